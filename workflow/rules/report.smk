@@ -1,0 +1,2 @@
+# Report assembly lives here (snakemake --report); studies register their outputs with
+# report() in their own rule files.
