@@ -31,6 +31,11 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
+def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torch.Tensor:
+    """x @ weight_t + bias, batched over models (baddbmm is several times slower here)."""
+    return torch.matmul(x, weight_t) + bias
+
+
 def param_names(layers: int) -> list[str]:
     """Parameter names in torch.nn.RNN's order: weight_ih_l0, weight_hh_l0, bias_ih_l0, ..."""
     return [f"{kind}_l{j}" for j in range(layers) for kind in PARAM_KINDS]
@@ -112,7 +117,7 @@ class Ensemble(nn.Module):
     def _step(self, gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None, j: int):
         """One cell step of layer j. gi: (M, B, G*c) input projection incl. bias_ih; h, c: (M, B, c)."""
         _, w_hh, _, b_hh = self._layer(j)
-        gh = torch.baddbmm(b_hh.unsqueeze(1), h, w_hh.transpose(1, 2))  # (M, B, G*c)
+        gh = _affine(b_hh.unsqueeze(1), h, w_hh.transpose(1, 2))  # (M, B, G*c)
         if self.cell == "rnn":
             return torch.tanh(gi + gh), None
         if self.cell == "lstm":
@@ -135,7 +140,7 @@ class Ensemble(nn.Module):
         """W_ih x + b_ih for all steps at once. x: (M, B, T, m) -> (M, B, T, G*c)."""
         w_ih, _, b_ih, _ = self._layer(j)
         M, B, T, m = x.shape
-        gi = torch.baddbmm(b_ih.unsqueeze(1), x.reshape(M, B * T, m), w_ih.transpose(1, 2))
+        gi = _affine(b_ih.unsqueeze(1), x.reshape(M, B * T, m), w_ih.transpose(1, 2))
         return gi.reshape(M, B, T, -1)
 
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None, tbptt_k: int | None = None,
@@ -190,7 +195,7 @@ class Ensemble(nn.Module):
                     gi = gi0[:, :, t]
                 else:
                     w_ih, _, b_ih, _ = self._layer(j)
-                    gi = torch.baddbmm(b_ih.unsqueeze(1), inp, w_ih.transpose(1, 2))
+                    gi = _affine(b_ih.unsqueeze(1), inp, w_ih.transpose(1, 2))
                 h[j], c[j] = self._step(gi, h[j], c[j], j)
                 inp = h[j]
                 if states == "all":
@@ -255,30 +260,37 @@ def l1_loss_and_grads(model: Ensemble, x: torch.Tensor, lengths: torch.Tensor, t
 
 
 def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
+    # Time-major layout (T, M, B, ...): per-step slices and stacks are contiguous copies.
     M, B, T = x.shape
     c = units
     last = (lengths - 1).unsqueeze(-1)  # (M, B, 1)
     steps = torch.arange(T, device=x.device).view(T, 1, 1, 1)
     is_last = (steps == last.unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
-    W_ih = [P[f"weight_ih_l{j}"] for j in range(layers)]
-    W_hh = [P[f"weight_hh_l{j}"] for j in range(layers)]
-    b_ih = [P[f"bias_ih_l{j}"].unsqueeze(1) for j in range(layers)]
+    W_ih = [P[f"weight_ih_l{j}"] for j in range(layers)]  # (M, G*c, m)
+    W_hh = [P[f"weight_hh_l{j}"] for j in range(layers)]  # (M, G*c, c)
+    b_ih = [P[f"bias_ih_l{j}"].unsqueeze(1) for j in range(layers)]  # (M, 1, G*c)
     b_hh = [P[f"bias_hh_l{j}"].unsqueeze(1) for j in range(layers)]
     W_ih_T = [w.transpose(1, 2) for w in W_ih]
     W_hh_T = [w.transpose(1, 2) for w in W_hh]
 
     # ---- forward, keeping what the backward pass needs
     zeros = x.new_zeros(M, B, c)
-    inputs = [x.unsqueeze(-1)] + [None] * (layers - 1)  # per layer: (M, B, T, m)
-    hs, saved = [], []  # per layer: h (M, B, T, c); per layer: per-step cached activations
+    inputs = [x.permute(2, 0, 1).unsqueeze(-1)]  # per layer: (T, M, B, m)
+    hs, saved = [], []  # per layer: h (T, M, B, c) and per-step cached activations
     for j in range(layers):
-        inp = inputs[j]
-        gi_all = torch.baddbmm(b_ih[j], inp.reshape(M, B * T, -1), W_ih_T[j]).view(M, B, T, -1)
+        # Input part of every step at once; the recurrent bias joins it here (one add for
+        # all steps) except the GRU's b_hn, which sits inside r * (W_hn h + b_hn).
+        gi_all = torch.matmul(inputs[j], W_ih_T[j]) + b_ih[j]  # (T, M, B, G*c)
+        if cell == "gru":
+            gi_all[..., : 2 * c] += b_hh[j][..., : 2 * c]
+            b_hn = b_hh[j][..., 2 * c :]
+        else:
+            gi_all += b_hh[j]
         h, cst = zeros, zeros
         h_seq, cache = [], []
         for t in range(T):
-            gi = gi_all[:, :, t]
-            gh = torch.baddbmm(b_hh[j], h, W_hh_T[j])  # (M, B, G*c)
+            gi = gi_all[t]
+            gh = torch.matmul(h, W_hh_T[j])  # (M, B, G*c)
             if cell == "rnn":
                 h = torch.tanh(gi + gh)
                 cache.append(None)
@@ -295,53 +307,47 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
             else:  # gru
                 rz = torch.sigmoid(gi[..., : 2 * c] + gh[..., : 2 * c])
                 r, z = rz[..., :c], rz[..., c:]
-                nh = gh[..., 2 * c :]
+                nh = gh[..., 2 * c :] + b_hn
                 n = torch.tanh(gi[..., 2 * c :] + r * nh)
                 h_prev = h
                 h = (1 - z) * n + z * h_prev
                 cache.append((r, z, n, nh, h_prev))
             h_seq.append(h)
-        hs.append(torch.stack(h_seq, dim=2))  # (M, B, T, c)
+        hs.append(torch.stack(h_seq))  # (T, M, B, c)
         saved.append(cache)
-        if j + 1 < layers:
-            inputs[j + 1] = hs[j]
+        inputs.append(hs[j])
 
-    out = (hs[-1].sum(-1) * is_last.squeeze(-1).permute(1, 2, 0)).sum(-1)  # (M, B)
+    out = (hs[-1].sum(-1, keepdim=True) * is_last).sum(0).squeeze(-1)  # (M, B)
     err = out - targets
     loss = err.abs().mean(-1)  # (M,)
     d_out = (torch.sign(err) / B).unsqueeze(-1)  # (M, B, 1): d loss / d readout
 
-    # ---- backward through time, top layer first at each step
+    # ---- backward through time, top layer first
     grads = {}
-    d_inputs_above = None  # gradient w.r.t. the input sequence of the layer above: (M, B, T, c)
-    cut = None
-    if tbptt_k is not None:
-        cut = (steps == (last - tbptt_k + 1).unsqueeze(0)).to(x.dtype)  # state entering step t is cut
+    d_inputs_above = None  # gradient w.r.t. the input sequence of the layer above: (T, M, B, c)
+    keep = None
+    if tbptt_k is not None:  # the state entering step last-k+1 is cut from the graph
+        keep = 1 - (steps == (last - tbptt_k + 1).unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
     for j in reversed(range(layers)):
-        G = W_hh[j].shape[1]
-        d_gi, d_gh = [], []  # per step, last step first; stacked once after the loop
+        d_gi, d_gh = [], []  # per step, last step first
         dh_carry, dc_carry = zeros, zeros
         h_seq = hs[j]
         for t in reversed(range(T)):
-            dh = dh_carry
             if j == layers - 1:
-                dh = dh + d_out * is_last[t]
+                dh = dh_carry + d_out * is_last[t]
             else:
-                dh = dh + d_inputs_above[:, :, t]
+                dh = dh_carry + d_inputs_above[t]
             if cell == "rnn":
-                h = h_seq[:, :, t]
-                da = dh * _tanh_grad(h)
+                da = dh * _tanh_grad(h_seq[t])
                 d_gi.append(da)
-                d_gh.append(da)
-                dh_prev = torch.bmm(da, W_hh[j])
+                dh_prev = torch.matmul(da, W_hh[j])
             elif cell == "lstm":
                 i, f, g, o, c_prev, tc = saved[j][t]
                 dc = dc_carry + dh * o * _tanh_grad(tc)
                 da = torch.cat([dc * g * _sigmoid_grad(i), dc * c_prev * _sigmoid_grad(f),
                                 dc * i * _tanh_grad(g), dh * tc * _sigmoid_grad(o)], dim=-1)
                 d_gi.append(da)
-                d_gh.append(da)
-                dh_prev = torch.bmm(da, W_hh[j])
+                dh_prev = torch.matmul(da, W_hh[j])
                 dc_carry = dc * f
             else:
                 r, z, n, nh, h_prev = saved[j][t]
@@ -351,26 +357,22 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
                 d_gi.append(torch.cat([dar, daz, dan], dim=-1))
                 dgh = torch.cat([dar, daz, dan * r], dim=-1)
                 d_gh.append(dgh)
-                dh_prev = torch.bmm(dgh, W_hh[j]) + dh * z
-            if cut is not None:
-                keep = 1 - cut[t]
-                dh_prev = dh_prev * keep
+                dh_prev = torch.matmul(dgh, W_hh[j]) + dh * z
+            if keep is not None:
+                dh_prev = dh_prev * keep[t]
                 if cell == "lstm":
-                    dc_carry = dc_carry * keep
+                    dc_carry = dc_carry * keep[t]
             dh_carry = dh_prev
-        d_gi = torch.stack(d_gi[::-1], dim=2)  # (M, B, T, G)
-        d_gh = d_gi if cell != "gru" else torch.stack(d_gh[::-1], dim=2)
-        # parameter gradients: one matmul over all steps and sequences
-        h_prev_seq = torch.cat([zeros.unsqueeze(2), h_seq[:, :, :-1]], dim=2)  # (M, B, T, c)
-        inp = inputs[j]
-        grads[f"weight_hh_l{j}"] = torch.bmm(d_gh.reshape(M, B * T, G).transpose(1, 2),
-                                             h_prev_seq.reshape(M, B * T, c))
-        grads[f"weight_ih_l{j}"] = torch.bmm(d_gi.reshape(M, B * T, G).transpose(1, 2),
-                                             inp.reshape(M, B * T, -1))
-        grads[f"bias_hh_l{j}"] = d_gh.sum(dim=(1, 2))
-        grads[f"bias_ih_l{j}"] = d_gi.sum(dim=(1, 2))
+        d_gi = torch.stack(d_gi[::-1])  # (T, M, B, G)
+        d_gh = d_gi if cell != "gru" else torch.stack(d_gh[::-1])
+        # parameter gradients: one batched product over all steps and sequences
+        h_prev_seq = torch.cat([zeros.unsqueeze(0), h_seq[:-1]])  # (T, M, B, c)
+        grads[f"weight_hh_l{j}"] = torch.einsum("tmbg,tmbc->mgc", d_gh, h_prev_seq)
+        grads[f"weight_ih_l{j}"] = torch.einsum("tmbg,tmbi->mgi", d_gi, inputs[j])
+        grads[f"bias_hh_l{j}"] = d_gh.sum(dim=(0, 2))
+        grads[f"bias_ih_l{j}"] = d_gi.sum(dim=(0, 2))
         if j > 0:
-            d_inputs_above = torch.bmm(d_gi.reshape(M, B * T, G), W_ih[j]).view(M, B, T, c)
+            d_inputs_above = torch.matmul(d_gi, W_ih[j])  # (T, M, B, c)
     return loss, grads
 
 

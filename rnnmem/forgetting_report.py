@@ -40,14 +40,8 @@ CELL_KEYS = ["variant", "cell", "n_in", "units"]
 RUN_KEYS = CELL_KEYS + ["run"]
 STATS = ("mean", "median", "sd", "min", "max", "n_censored")
 # Settings every run of one table must share (they define what the numbers mean).
-SHARED_SETTINGS = ("experiment", "device", "torch_threads", "flush_denormal", "torch_version", "settings")
+SHARED_SETTINGS = ("experiment", "device", "torch_threads", "flush_denormal", "torch_version", "metrics", "settings")
 VARIANT_LABEL = {"torch": "torch nn.LSTM/nn.GRU (primary)", "keras22": "Keras 2.2 hard-sigmoid (sensitivity)"}
-
-
-def _metric_names(eps) -> list[str]:
-    from rnnmem.forgetting import metric_names  # torch import only where needed
-
-    return metric_names(eps)
 
 
 def _fail(command: str, message: str) -> int:
@@ -70,14 +64,14 @@ def load_runs(paths) -> tuple[pd.DataFrame, dict, list[str], dict]:
         elif common != shared:
             diff = sorted(k for k in SHARED_SETTINGS if common[k] != shared[k])
             raise ValueError(f"{path}: run settings differ from the other runs in {diff}")
-        row = {k: v for k, v in meta.items() if k != "settings"}
+        row = {k: v for k, v in meta.items() if k not in ("settings", "metrics")}
         for key in ("steps", "prefix", "chunk", "dtype", "early_stop", "fast_mode"):
             row[key] = meta["settings"][key]
         rows.append(row)
         gaps[tuple(row[k] for k in RUN_KEYS)] = arrays["gaps"]
     if not rows:
         raise ValueError("no run files given")
-    metrics = _metric_names(shared["settings"]["eps"])
+    metrics = shared["metrics"]
     runs = pd.DataFrame(rows)
     runs["cell_order"] = runs["cell"].map(CELL_ORDER.index)
     runs = runs.sort_values(["variant", "cell_order", "n_in", "units", "run"]).drop(columns="cell_order")

@@ -32,6 +32,7 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; results are for everyone to read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -82,8 +83,11 @@ def load_arrays(path) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing input file: {path}")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise ValueError(f"corrupt or truncated file: {path} ({err})") from err
     blob = arrays.pop("__meta__", None)
     meta = json.loads(blob.tobytes().decode("utf-8")) if blob is not None else {}
     return arrays, meta

@@ -36,8 +36,9 @@ FIXED_GUESS_LOSS = 0.25
 class TaskSpec:
     """Sequence lengths of the two task variants (spec section 2).
 
-    variable (Def. 1): q ~ Uniform{L_p .. L_p + window - 1}, L_p = max(min_length, p) under
-    the default 'shift' rule for p > min_length ('offset': q ~ p - 1 + Uniform{1..window}).
+    variable (Def. 1): q ~ Uniform{L_p .. L_p + window - 1} with L_p = max(min_length, p)
+    (long_positions 'shift', the spec's DECISION: Def. 1 exactly for p <= min_length), or
+    L_p = p for every p (long_positions 'offset': q ~ p - 1 + Uniform{1..window}).
     fixed (Def. 2): q = fixed_length; positions p > fixed_length are impossible.
     """
 
@@ -58,7 +59,7 @@ class TaskSpec:
             return self.fixed_length, self.fixed_length
         if self.task != "variable":
             raise ValueError(f"unknown task {self.task!r}; expected 'variable' or 'fixed'")
-        if self.long_positions == "offset" and position > self.min_length:
+        if self.long_positions == "offset":
             return position, position + self.window - 1
         low = max(self.min_length, position)
         return low, low + self.window - 1

@@ -19,7 +19,6 @@ _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 plt.rcParams.update(
     {
         "svg.hashsalt": "rnnmem",
-        "pdf.fonttype": 42,
         "figure.dpi": 100,
         "savefig.dpi": 120,
         "font.size": 9,

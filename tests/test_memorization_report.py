@@ -35,9 +35,15 @@ GRIDS = {
     # Like config/config.yaml (the default tier).
     "default": {
         "curves": dict(positions=list(range(1, 11)), seeds=10, epochs=500),
-        "fig6": dict(layers=[1, 2, 3], units=[1, 2, 3, 4, 5, 6, 8, 10], positions=list(range(1, 13)), seeds=3),
-        "fig8": dict(layers=[1, 2], units=[1, 2, 4, 6, 8, 10], positions=list(range(1, 11)), seeds=3),
-        "fig9": dict(layers=[1, 2], units=[1, 2, 4, 6, 8, 10], positions=list(range(1, 11)), seeds=3),
+        "fig6": dict(
+            layers=[1, 2, 3], units=[1, 2, 3, 4, 5, 6, 8, 10], positions=list(range(1, 13)), seeds=3
+        ),
+        "fig8": dict(
+            layers=[1, 2], units=[1, 2, 4, 6, 8, 10], positions=list(range(1, 11)), seeds=3
+        ),
+        "fig9": dict(
+            layers=[1, 2], units=[1, 2, 4, 6, 8, 10], positions=list(range(1, 11)), seeds=3
+        ),
         "esn_units": [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
     },
 }
@@ -80,11 +86,23 @@ def runs_table(experiment, cell, task, grid, loss=expected_loss, noise=0.003, se
             for p in grid["positions"]:
                 for s in range(grid["seeds"]):
                     value = max(0.001, loss(cell, task, layers, units, p) + rng.normal(0, noise))
-                    rows.append(dict(
-                        experiment=experiment, cell=cell, task=task, layers=layers, units=units,
-                        position=p, seed=s, final_loss=value, best_loss=value - 0.001, diverged=False,
-                        first_hit_epoch=np.nan, epochs=epochs, n_params=units * units + 3 * units,
-                    ))
+                    rows.append(
+                        dict(
+                            experiment=experiment,
+                            cell=cell,
+                            task=task,
+                            layers=layers,
+                            units=units,
+                            position=p,
+                            seed=s,
+                            final_loss=value,
+                            best_loss=value - 0.001,
+                            diverged=False,
+                            first_hit_epoch=np.nan,
+                            epochs=epochs,
+                            n_params=units * units + 3 * units,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 
@@ -107,14 +125,34 @@ def curves_and_runs(experiment, cell, grid, seed=1):
     for p in grid["positions"]:
         for s in range(grid["seeds"]):
             loss = curve(p, cell, s, grid["epochs"], rng)
-            keys = dict(experiment=experiment, cell=cell, task="variable", layers=1, units=5, position=p, seed=s)
-            curve_rows.append(pd.DataFrame({**keys, "epoch": np.arange(1, grid["epochs"] + 1), "train_loss": loss}))
+            keys = dict(
+                experiment=experiment,
+                cell=cell,
+                task="variable",
+                layers=1,
+                units=5,
+                position=p,
+                seed=s,
+            )
+            curve_rows.append(
+                pd.DataFrame(
+                    {**keys, "epoch": np.arange(1, grid["epochs"] + 1), "train_loss": loss}
+                )
+            )
             average = pd.Series(loss).rolling(10).mean().to_numpy()
             hits = np.flatnonzero(average < 0.05)
             final = float(np.mean(loss[-10:]))
-            run_rows.append(dict(**keys, final_loss=final, best_loss=final, diverged=False,
-                                 first_hit_epoch=float(hits[0] + 1) if hits.size else np.nan,
-                                 epochs=grid["epochs"], n_params=40))
+            run_rows.append(
+                dict(
+                    **keys,
+                    final_loss=final,
+                    best_loss=final,
+                    diverged=False,
+                    first_hit_epoch=float(hits[0] + 1) if hits.size else np.nan,
+                    epochs=grid["epochs"],
+                    n_params=40,
+                )
+            )
     return pd.concat(curve_rows, ignore_index=True), pd.DataFrame(run_rows)
 
 
@@ -133,14 +171,27 @@ def capacity_tables(runs, theta=0.05):
             if r.cell == "lstm":
                 states.append(("hc", 2 * n, mc + 0.1))
             for state, n_state, value in states:
-                cap_rows.append(dict(**keys, weights=weights, state=state, n_state=n_state, mc=value,
-                                     mc_eq3=max(0.0, value - 0.9), bias_estimate=0.004))
+                cap_rows.append(
+                    dict(
+                        **keys,
+                        weights=weights,
+                        state=state,
+                        n_state=n_state,
+                        mc=value,
+                        mc_eq3=max(0.0, value - 0.9),
+                        bias_estimate=0.004,
+                    )
+                )
             for delay in range(1, 11):
                 stream = 0.95 if delay <= mc else 0.02
                 own = weights == "trained" and delay == r.position and r.final_loss < theta
                 task = 0.96 if own or (weights == "trained" and delay <= d) else 0.05
-                curve_rows.append(dict(**keys, weights=weights, measure="stream", delay=delay, value=stream))
-                curve_rows.append(dict(**keys, weights=weights, measure="task", delay=delay, value=task))
+                curve_rows.append(
+                    dict(**keys, weights=weights, measure="stream", delay=delay, value=stream)
+                )
+                curve_rows.append(
+                    dict(**keys, weights=weights, measure="task", delay=delay, value=task)
+                )
     return pd.DataFrame(cap_rows), pd.DataFrame(curve_rows)
 
 
@@ -148,11 +199,15 @@ def esn_tables(units_list, reservoirs=3):
     esn, task = [], []
     for n in units_list:
         for k in range(reservoirs):
-            mc = 0.85 * n ** 0.8 + 0.01 * k
-            esn.append(dict(units=n, reservoir=k, mc=mc, mc_eq3=max(0, mc - 0.95), bias_estimate=0.003))
+            mc = 0.85 * n**0.8 + 0.01 * k
+            esn.append(
+                dict(units=n, reservoir=k, mc=mc, mc_eq3=max(0, mc - 0.95), bias_estimate=0.003)
+            )
             for delay in range(1, 21):
                 value = max(0.0, 1 - delay / (n + 1.5))
-                task.append(dict(units=n, reservoir=k, delay=delay, mc_task=value, mae=0.25 - 0.24 * value))
+                task.append(
+                    dict(units=n, reservoir=k, delay=delay, mc_task=value, mae=0.25 - 0.24 * value)
+                )
     return pd.DataFrame(esn), pd.DataFrame(task)
 
 
@@ -171,10 +226,18 @@ def make_tables(grid_name="default", drop=()):
     runs = runs[~runs["experiment"].isin(drop)].reset_index(drop=True)
     curves = pd.concat([curves4, curves5], ignore_index=True)
     curves = curves[~curves["experiment"].isin(drop)].reset_index(drop=True)
-    capacity, capacity_curves = capacity_tables(runs[runs["experiment"].isin(mr.HEATMAP_EXPERIMENTS)])
+    capacity, capacity_curves = capacity_tables(
+        runs[runs["experiment"].isin(mr.HEATMAP_EXPERIMENTS)]
+    )
     esn, esn_task = esn_tables(grid["esn_units"])
-    return {"runs": runs, "curves": curves, "capacity": capacity, "capacity_curves": capacity_curves,
-            "esn": esn, "esn_task": esn_task}
+    return {
+        "runs": runs,
+        "curves": curves,
+        "capacity": capacity,
+        "capacity_curves": capacity_curves,
+        "esn": esn,
+        "esn_task": esn_task,
+    }
 
 
 def write_tables(folder, frames):
@@ -207,14 +270,29 @@ def sha(path):
 # Figures
 # ---------------------------------------------------------------------------------------
 def expected_files(folder):
-    return [folder / n for n in mr.FIGURE_NAMES] + [(folder / n).with_suffix(".pdf") for n in mr.FIGURE_NAMES]
+    return [folder / n for n in mr.FIGURE_NAMES] + [
+        (folder / n).with_suffix(".pdf") for n in mr.FIGURE_NAMES
+    ]
 
 
 def test_figures_smoke_grid_written_and_byte_identical(tmp_path):
     results = write_tables(tmp_path / "results", make_tables("smoke"))
     for out in ("a", "b"):
-        assert mr.figures_main(["--results", str(results), "--outdir", str(tmp_path / out),
-                                "--tier", "smoke", "--curve-epochs", "10"]) == 0
+        assert (
+            mr.figures_main(
+                [
+                    "--results",
+                    str(results),
+                    "--outdir",
+                    str(tmp_path / out),
+                    "--tier",
+                    "smoke",
+                    "--curve-epochs",
+                    "10",
+                ]
+            )
+            == 0
+        )
     first, second = expected_files(tmp_path / "a"), expected_files(tmp_path / "b")
     for a, b in zip(first, second):
         assert a.exists() and a.stat().st_size > 1000, a.name
@@ -223,7 +301,9 @@ def test_figures_smoke_grid_written_and_byte_identical(tmp_path):
 
 def test_figures_default_grid(tmp_path, default_frames):
     results = write_tables(tmp_path / "results", default_frames)
-    mr.figures_main(["--results", str(results), "--outdir", str(tmp_path / "fig"), "--tier", "default"])
+    mr.figures_main(
+        ["--results", str(results), "--outdir", str(tmp_path / "fig"), "--tier", "default"]
+    )
     for path in expected_files(tmp_path / "fig"):
         assert path.exists() and path.stat().st_size > 1000, path.name
     # The heat map grows with the grid: the default grid is far larger than a note figure.
@@ -233,7 +313,16 @@ def test_figures_default_grid(tmp_path, default_frames):
 def test_figures_without_data_do_not_crash(tmp_path):
     """An empty results folder (every experiment disabled) still gives every file."""
     (tmp_path / "empty").mkdir()
-    mr.figures_main(["--results", str(tmp_path / "empty"), "--outdir", str(tmp_path / "fig"), "--tier", "custom"])
+    mr.figures_main(
+        [
+            "--results",
+            str(tmp_path / "empty"),
+            "--outdir",
+            str(tmp_path / "fig"),
+            "--tier",
+            "custom",
+        ]
+    )
     for path in expected_files(tmp_path / "fig"):
         assert path.exists(), path.name
 
@@ -260,8 +349,10 @@ def test_heatmap_layout(default_tables):
 # Derived quantities
 # ---------------------------------------------------------------------------------------
 def test_memory_distance_definition():
-    cfg = pd.DataFrame({k: v for k, v in dict(experiment="fig6", cell="rnn", task="variable", layers=1).items()},
-                       index=range(4))
+    cfg = pd.DataFrame(
+        {k: v for k, v in dict(experiment="fig6", cell="rnn", task="variable", layers=1).items()},
+        index=range(4),
+    )
     cfg["units"] = 1
     cfg["position"] = [1, 2, 3, 4]
     cfg["L"] = [0.01, 0.02, 0.2, 0.01]  # p=4 memorised again: D still stops at 2
@@ -276,8 +367,19 @@ def test_memory_distance_definition():
 
 def test_first_hit_uses_ten_epoch_moving_average():
     loss = [0.3] * 5 + [0.01] * 20
-    curves = pd.DataFrame(dict(experiment="fig4", cell="rnn", task="variable", layers=1, units=5, position=1,
-                               seed=0, epoch=range(1, 26), train_loss=loss))
+    curves = pd.DataFrame(
+        dict(
+            experiment="fig4",
+            cell="rnn",
+            task="variable",
+            layers=1,
+            units=5,
+            position=1,
+            seed=0,
+            epoch=range(1, 26),
+            train_loss=loss,
+        )
+    )
     hit = mr.first_hit_epochs(curves, 0.05).iloc[0]
     # The mean of epochs k-9..k drops below 0.05 once at most one 0.3 remains in the window: k = 14.
     assert hit.first_hit == 14 and hit.epochs == 25
@@ -291,21 +393,37 @@ def with_experiment(frames, experiment, cell, task, grid, loss, **kw):
     frames = dict(frames)
     runs = frames["runs"]
     keep = ~((runs["experiment"] == experiment) & (runs["cell"] == cell))
-    frames["runs"] = pd.concat([runs[keep], runs_table(experiment, cell, task, grid, loss, **kw)], ignore_index=True)
+    frames["runs"] = pd.concat(
+        [runs[keep], runs_table(experiment, cell, task, grid, loss, **kw)], ignore_index=True
+    )
     return as_tables(frames)
 
 
 FIG6 = GRIDS["default"]["fig6"]
 
 
-def test_all_paper_claims_hold_on_default_synthetic_data(default_tables):
-    verdicts = {c.claim: c.verdict for c in mr.evaluate_claims(default_tables)}
-    assert verdicts == {
-        "C1-fixed-guess": HOLDS, "C2-fig4-shape": HOLDS, "C3-lstm-slower": HOLDS, "C4-identity": HOLDS,
-        "C5-monotone-p": HOLDS, "C6-more-units-layers": HOLDS, "C7-diagonal": HOLDS, "C8-bimodality": HOLDS,
-        "C9-layer-bound": HOLDS, "C10-lstm-gru-worse": HOLDS, "C11-fixed-length-easier": HOLDS,
-        "C12-capacity-bound": HOLDS, "C13-capacity-vs-distance": HOLDS,
+def test_all_claims_hold_on_default_synthetic_data_with_sensitivity(default_tables):
+    claims = {c.claim: c for c in mr.evaluate_claims(default_tables, thetas=(0.03, 0.10))}
+    assert {k: c.verdict for k, c in claims.items()} == {
+        "C1-fixed-guess": HOLDS,
+        "C2-fig4-shape": HOLDS,
+        "C3-lstm-slower": HOLDS,
+        "C4-identity": HOLDS,
+        "C5-monotone-p": HOLDS,
+        "C6-more-units-layers": HOLDS,
+        "C7-diagonal": HOLDS,
+        "C8-bimodality": HOLDS,
+        "C9-layer-bound": HOLDS,
+        "C10-lstm-gru-worse": HOLDS,
+        "C11-fixed-length-easier": HOLDS,
+        "C12-capacity-bound": HOLDS,
+        "C13-capacity-vs-distance": HOLDS,
     }
+    # Threshold-based claims carry their verdicts at the sensitivity thetas; the others do not.
+    diagonal = claims["C7-diagonal"]
+    assert {"verdict_at_theta_0.03", "verdict_at_theta_0.1"} <= set(diagonal.numbers)
+    assert "Sensitivity: theta=0.03" in diagonal.note
+    assert "verdict_at_theta_0.03" not in claims["C5-monotone-p"].numbers
 
 
 def test_claim_diagonal(default_frames):
@@ -316,7 +434,9 @@ def test_claim_diagonal(default_frames):
         d = units - 1 if units >= 4 else units
         return 0.01 if p <= d else 0.24
 
-    fails = mr.claim_diagonal(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, short_by_one_from_c4))
+    fails = mr.claim_diagonal(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, short_by_one_from_c4)
+    )
     assert fails.verdict == FAILS
     assert fails.numbers["largest_n_holding_for_all_smaller"] == 3
     assert fails.numbers["failing_c"] == [4, 5, 6, 8, 10]
@@ -328,7 +448,9 @@ def test_claim_identity(default_frames):
     def one_cell_remembers_two(cell, task, layers, units, p):
         return 0.01 if p <= max(2, units) else 0.24
 
-    claim = mr.claim_identity(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, one_cell_remembers_two))
+    claim = mr.claim_identity(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, one_cell_remembers_two)
+    )
     assert claim.verdict == FAILS and claim.numbers["memorised_positions"] == [1, 2]
 
 
@@ -339,7 +461,9 @@ def test_claim_bimodality(default_frames):
     def everything_in_the_middle(cell, task, layers, units, p):
         return 0.05 + 0.15 * ((p + units) % 5) / 5
 
-    fails = mr.claim_bimodality(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, everything_in_the_middle))
+    fails = mr.claim_bimodality(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, everything_in_the_middle)
+    )
     assert fails.verdict == FAILS and fails.numbers["histogram_two_separated_modes"] is False
 
 
@@ -350,13 +474,17 @@ def test_claim_layer_bound(default_frames):
     def deep_nets_beat_the_bound(cell, task, layers, units, p):
         return 0.01 if p <= units * layers else 0.24  # D = c*l > c*l - (l-1) for l >= 2
 
-    fails = mr.claim_layer_bound(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, deep_nets_beat_the_bound))
+    fails = mr.claim_layer_bound(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, deep_nets_beat_the_bound)
+    )
     assert fails.verdict == FAILS and fails.numbers["violations"] > 0
 
 
 def test_claim_layer_bound_untestable_when_bound_beyond_grid(default_frames):
     small = dict(layers=[2], units=[6, 8], positions=[1, 2, 3], seeds=2)  # bounds 11 and 15 > 3
-    claim = mr.claim_layer_bound(with_experiment(default_frames, "fig6", "rnn", "variable", small, expected_loss))
+    claim = mr.claim_layer_bound(
+        with_experiment(default_frames, "fig6", "rnn", "variable", small, expected_loss)
+    )
     assert claim.verdict == INCONCLUSIVE and "untestable" in claim.note
 
 
@@ -366,7 +494,9 @@ def test_claim_monotone_in_p(default_frames):
     def zigzag(cell, task, layers, units, p):
         return 0.24 if p % 2 else 0.01
 
-    claim = mr.claim_monotone_in_p(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, zigzag))
+    claim = mr.claim_monotone_in_p(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, zigzag)
+    )
     assert claim.verdict == FAILS and claim.numbers["share"] > 0.4
 
 
@@ -377,7 +507,9 @@ def test_claim_more_units_layers(default_frames):
         d = max(0, 12 - 2 * units)  # D falls with c, rises with l
         return 0.01 if p <= d + layers else 0.24
 
-    claim = mr.claim_more_units_layers(with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, more_cells_hurt))
+    claim = mr.claim_more_units_layers(
+        with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, more_cells_hurt)
+    )
     assert claim.verdict == PARTLY
     assert claim.numbers["part_a_L_in_c"] == "fails" and claim.numbers["part_b_L_in_l"] == "holds"
 
@@ -387,13 +519,17 @@ def test_claim_fixed_guess(default_frames):
     assert holds.verdict == HOLDS and holds.numbers["runs_above_0.27_or_diverged"] == 0
     frames = dict(default_frames)
     runs = frames["runs"].copy()
-    bad = runs.index[(runs["experiment"] == "fig6") & (runs["position"] == 12) & (runs["units"] == 1)]
+    bad = runs.index[
+        (runs["experiment"] == "fig6") & (runs["position"] == 12) & (runs["units"] == 1)
+    ]
     runs.loc[bad, "final_loss"] = 0.4
     runs.loc[bad[:1], ["final_loss", "diverged"]] = [np.nan, True]
     frames["runs"] = runs
     fails = mr.claim_fixed_guess(as_tables(frames))
     assert fails.verdict == FAILS
-    assert fails.numbers["runs_diverged"] == 1 and fails.numbers["runs_above_0.27_or_diverged"] == len(bad)
+    assert fails.numbers["runs_diverged"] == 1 and fails.numbers[
+        "runs_above_0.27_or_diverged"
+    ] == len(bad)
 
 
 def test_claim_fig4_shape(default_frames):
@@ -431,10 +567,15 @@ def test_claim_lstm_gru_worse(default_frames):
         return 0.005 if p <= 10 else 0.24
 
     grid = GRIDS["default"]["fig8"]
-    claim = mr.claim_lstm_gru_worse(with_experiment(default_frames, "fig8", "lstm", "variable", grid, lstm_better))
+    claim = mr.claim_lstm_gru_worse(
+        with_experiment(default_frames, "fig8", "lstm", "variable", grid, lstm_better)
+    )
     assert claim.verdict == PARTLY
     assert claim.numbers["part_a_lstm_p10_not_memorised"] == "fails"
-    assert claim.numbers["part_b_lstm_worse"] == "fails" and claim.numbers["part_c_gru_worse"] == "holds"
+    assert (
+        claim.numbers["part_b_lstm_worse"] == "fails"
+        and claim.numbers["part_c_gru_worse"] == "holds"
+    )
 
 
 def test_claim_fixed_length_easier(default_frames):
@@ -444,7 +585,9 @@ def test_claim_fixed_length_easier(default_frames):
         return min(0.25, expected_loss(cell, "variable", layers, units, p + 1) + 0.05)
 
     grid = GRIDS["default"]["fig9"]
-    claim = mr.claim_fixed_length_easier(with_experiment(default_frames, "fig9", "rnn", "fixed", grid, fixed_is_harder))
+    claim = mr.claim_fixed_length_easier(
+        with_experiment(default_frames, "fig9", "rnn", "fixed", grid, fixed_is_harder)
+    )
     assert claim.verdict == FAILS
 
 
@@ -468,32 +611,63 @@ def test_capacity_claims(default_frames):
     assert mr.claim_capacity_vs_distance(as_tables(frames)).verdict in (FAILS, PARTLY)
 
 
-def test_sensitivity_reported(default_tables):
-    claims = {c.claim: c for c in mr.evaluate_claims(default_tables, thetas=(0.03, 0.10))}
-    diagonal = claims["C7-diagonal"]
-    assert {"verdict_at_theta_0.03", "verdict_at_theta_0.1"} <= set(diagonal.numbers)
-    assert "Sensitivity: theta=0.03" in diagonal.note
-    assert "verdict_at_theta_0.03" not in claims["C5-monotone-p"].numbers  # not threshold-based
-
-
 # ---------------------------------------------------------------------------------------
 # Missing experiments and files
 # ---------------------------------------------------------------------------------------
-def test_missing_experiment_is_inconclusive(default_frames):
-    claims = {c.claim: c for c in mr.evaluate_claims(as_tables(make_tables("default", drop=("fig9", "fig5"))))}
-    assert claims["C11-fixed-length-easier"].verdict == INCONCLUSIVE
-    assert claims["C3-lstm-slower"].verdict == INCONCLUSIVE
-    assert claims["C7-diagonal"].verdict == HOLDS
+def test_missing_experiment_is_inconclusive():
+    tables = as_tables(make_tables("default", drop=("fig9", "fig5")))
+    assert mr.claim_fixed_length_easier(tables).verdict == INCONCLUSIVE
+    assert mr.claim_lstm_slower(tables).verdict == INCONCLUSIVE
+    assert mr.claim_diagonal(tables).verdict == HOLDS
+    assert "fig9" in mr.claim_fixed_length_easier(tables).note
+
+
+def test_theta_sensitivity_can_change_a_verdict(default_frames):
+    """A plateau at 0.07 is 'memorised' at theta = 0.10 only: the diagonal claim flips."""
+
+    def short_of_diagonal(cell, task, layers, units, p):
+        return 0.01 if p < units else (0.07 if p == units else 0.24)
+
+    tables = with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, short_of_diagonal)
+    claim = mr.with_sensitivity(mr.claim_diagonal, tables, 0.05, (0.03, 0.10))
+    assert claim.verdict == FAILS and claim.numbers["verdict_at_theta_0.1"] == HOLDS
 
 
 def test_claims_cli_smoke_and_empty(tmp_path):
     results = write_tables(tmp_path / "results", make_tables("smoke"))
     csv, md = tmp_path / "claims.csv", tmp_path / "claims.md"
-    assert mr.claims_main(["--results", str(results), "--csv", str(csv), "--md", str(md), "--tier", "smoke",
-                           "--theta", "0.05", "--theta-sensitivity", "0.03", "0.10",
-                           "--distance-table", str(tmp_path / "distance.csv")]) == 0
+    assert (
+        mr.claims_main(
+            [
+                "--results",
+                str(results),
+                "--csv",
+                str(csv),
+                "--md",
+                str(md),
+                "--tier",
+                "smoke",
+                "--theta",
+                "0.05",
+                "--theta-sensitivity",
+                "0.03",
+                "0.10",
+                "--distance-table",
+                str(tmp_path / "distance.csv"),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(csv)
-    assert list(table.columns) == ["claim", "statement", "rule", "verdict", "numbers", "note", "tier"]
+    assert list(table.columns) == [
+        "claim",
+        "statement",
+        "rule",
+        "verdict",
+        "numbers",
+        "note",
+        "tier",
+    ]
     assert len(table) == 13 and set(table["tier"]) == {"smoke"}
     assert set(table["verdict"]) <= {"holds", "partly", "fails", "inconclusive"}
     assert all(isinstance(json.loads(n), dict) for n in table["numbers"])
@@ -504,10 +678,116 @@ def test_claims_cli_smoke_and_empty(tmp_path):
 
     # Rerun: byte-identical outputs.
     before = sha(csv), sha(md)
-    mr.claims_main(["--results", str(results), "--csv", str(csv), "--md", str(md), "--tier", "smoke"])
+    mr.claims_main(
+        ["--results", str(results), "--csv", str(csv), "--md", str(md), "--tier", "smoke"]
+    )
     assert (sha(csv), sha(md)) == before
 
     # No inputs at all: every claim inconclusive, nothing crashes.
     (tmp_path / "empty").mkdir()
-    mr.claims_main(["--results", str(tmp_path / "empty"), "--csv", str(csv), "--md", str(md), "--tier", "custom"])
+    mr.claims_main(
+        [
+            "--results",
+            str(tmp_path / "empty"),
+            "--csv",
+            str(csv),
+            "--md",
+            str(md),
+            "--tier",
+            "custom",
+        ]
+    )
     assert set(pd.read_csv(csv)["verdict"]) == {"inconclusive"}
+
+
+# ---------------------------------------------------------------------------------------
+# Report captions: rendered as `snakemake --report` does (Jinja2, then reStructuredText)
+# ---------------------------------------------------------------------------------------
+CAPTIONS = [
+    "fig4",
+    "fig5",
+    "fig6",
+    "fig7",
+    "fig8",
+    "fig9",
+    "histogram",
+    "capacity",
+    "claims",
+    "tables",
+]
+
+
+@pytest.mark.parametrize("drop_fig9", [False, True])
+def test_captions_render(drop_fig9):
+    jinja2 = pytest.importorskip("jinja2")
+    core = pytest.importorskip("docutils.core")
+    yaml = pytest.importorskip("yaml")
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    root = Path(__file__).resolve().parent.parent
+    config = yaml.safe_load((root / "config" / "smoke.yaml").read_text())
+    if drop_fig9:
+        del config["memorization"]["experiments"]["fig9"]
+    # Snakemake renders captions with these Environment options and a `snakemake` object
+    # whose .config is the workflow config.
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    for name in CAPTIONS:
+        text = (root / "workflow" / "report" / f"memorization_{name}.rst").read_text()
+        rendered = env.from_string(text).render(snakemake=SimpleNamespace(config=config))
+        assert "{{" not in rendered and "{%" not in rendered
+        assert "smoke" in rendered, name
+        core.publish_parts(
+            rendered, writer="html", settings_overrides={"halt_level": 2, "report_level": 5}
+        )  # warnings raise
+        if name == "fig9":
+            assert ("not in this tier's configuration" in rendered) == drop_fig9
+
+
+def test_first_hit_matches_the_aggregation_step():
+    """Same definition as runs.csv's first_hit_epoch (rnnmem.memorization.first_hit_epoch)."""
+    memorization = pytest.importorskip("rnnmem.memorization")
+    rng = np.random.default_rng(7)
+    for length in (5, 10, 40):
+        loss = np.clip(
+            0.3 * np.exp(-np.arange(length) / rng.uniform(2, 15)) + rng.normal(0, 0.01, length),
+            0,
+            1,
+        )
+        curves = pd.DataFrame(
+            dict(
+                experiment="fig4",
+                cell="rnn",
+                task="variable",
+                layers=1,
+                units=5,
+                position=1,
+                seed=0,
+                epoch=np.arange(1, length + 1),
+                train_loss=loss,
+            )
+        )
+        for theta in (0.03, 0.05, 0.1):
+            ours = mr.first_hit_epochs(curves, theta).iloc[0].first_hit
+            theirs = memorization.first_hit_epoch(loss, theta)
+            assert (np.isnan(ours) and np.isnan(theirs)) or ours == theirs, (length, theta)
+
+
+@pytest.mark.parametrize(
+    "absent", [("capacity", "capacity_curves"), ("esn", "esn_task"), ("curves",)]
+)
+def test_missing_tables(tmp_path, absent):
+    """A tier without capacity probes, without the ESN baseline, or without curves."""
+    frames = {k: v for k, v in make_tables("smoke").items() if k not in absent}
+    results = write_tables(tmp_path / "results", frames)
+    if "curves" in absent:
+        (results / "curves.csv").write_text("")  # an empty file, not just a missing one
+    t = mr.load_tables(results)
+    assert set(t.missing) == {f"{name}.csv" for name in absent}
+    verdicts = {c.claim: c.verdict for c in mr.evaluate_claims(t)}
+    if "capacity" in absent:
+        assert verdicts["C13-capacity-vs-distance"] == INCONCLUSIVE
+        assert verdicts["C12-capacity-bound"] != INCONCLUSIVE  # the ESNs are still checked
+    assert {"D", "mc_mean_trained"} <= set(mr.distance_table(t, 0.05).columns)
+    mr.figure_memory_capacity(t, tmp_path / "memory_capacity.png", "smoke", 0.05)
+    assert (tmp_path / "memory_capacity.pdf").exists()

@@ -13,7 +13,7 @@ Environment (all optional):
   RNNMEM_SKIP_SLURM=1       skip this module
   RNNMEM_SLURM_DIR          cluster state dir (default /tmp/rnnmem-slurm)
   RNNMEM_SLURM_GPUS         fake GPUs (default 2; the test needs >= 2)
-  RNNMEM_SLURM_TIMEOUT      seconds allowed per pipeline run (default 1500)
+  RNNMEM_SLURM_TIMEOUT      seconds allowed per pipeline run (default 1800)
   RNNMEM_SLURM_WORKFLOW     workflow tree to copy and run (default: this repository)
   RNNMEM_SLURM_CONFIGFILE   --configfile for both runs (default config/smoke.yaml;
                             empty: none)
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 
 SLURM_DIR = Path(os.environ.get("RNNMEM_SLURM_DIR", "/tmp/rnnmem-slurm"))
 N_GPUS = int(os.environ.get("RNNMEM_SLURM_GPUS", "2"))
-TIMEOUT = int(os.environ.get("RNNMEM_SLURM_TIMEOUT", "1500"))
+TIMEOUT = int(os.environ.get("RNNMEM_SLURM_TIMEOUT", "1800"))
 WORKFLOW = Path(os.environ.get("RNNMEM_SLURM_WORKFLOW", str(REPO))).resolve()
 CONFIGFILE = os.environ.get("RNNMEM_SLURM_CONFIGFILE", "config/smoke.yaml")
 # The venv running pytest also runs snakemake and the jobs (`python -m rnnmem`).
@@ -57,6 +57,7 @@ def _env() -> dict[str, str]:
     env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["RNNMEM_SLURM_DIR"] = str(SLURM_DIR)
     env["RNNMEM_SLURM_GPUS"] = str(N_GPUS)
+    env["RNNMEM_SLURM_PARTITION"] = "main"  # the partition workflow/profiles/slurm-ci names
     # A CI job that itself runs under Slurm must not leak its job ids into ours.
     for key in [k for k in env if k.startswith("SLURM_")]:
         del env[key]
@@ -88,7 +89,10 @@ def slurm_cluster():
     try:
         up = subprocess.run(
             [str(SLURM_SCRIPTS / "slurm-up.sh")],
-            capture_output=True, text=True, timeout=600, env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=_env(),
         )
         if up.returncode != 0:
             pytest.fail(
@@ -101,7 +105,10 @@ def slurm_cluster():
     finally:
         down = subprocess.run(
             [str(SLURM_SCRIPTS / "slurm-down.sh")],
-            capture_output=True, text=True, timeout=120, env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=_env(),
         )
         print(down.stdout, down.stderr, sep="\n")
 
@@ -111,7 +118,9 @@ def _copy_tree(dest: Path) -> Path:
     .snakemake/ of a developer's checkout), and a link to the venv."""
     listing = subprocess.run(
         ["git", "-C", str(WORKFLOW), "ls-files", "-co", "--exclude-standard", "-z"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for rel in filter(None, listing.split("\0")):
         src = WORKFLOW / rel
@@ -146,8 +155,14 @@ def _snakemake(workdir: Path, *args: str) -> list[str]:
     cmd = [
         # SIGINT, not SIGTERM: on SIGTERM snakemake waits for its Slurm jobs to finish;
         # on SIGINT it cancels them and exits.
-        "timeout", "-s", "INT", "-k", "30", str(TIMEOUT),
-        ".venv/bin/snakemake", *args,
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        str(TIMEOUT),
+        ".venv/bin/snakemake",
+        *args,
     ]
     if CONFIGFILE:
         cmd += ["--configfile", CONFIGFILE]
@@ -156,8 +171,13 @@ def _snakemake(workdir: Path, *args: str) -> list[str]:
 
 def _execute(run: Run, cmd: list[str]) -> None:
     proc = subprocess.run(
-        cmd, cwd=run.workdir, env=_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+        cmd,
+        cwd=run.workdir,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     run.returncode, run.output = proc.returncode, proc.stdout
     (run.workdir.parent / f"{run.name}.snakemake.out").write_text(proc.stdout)
@@ -186,12 +206,15 @@ def _assert_complete(run: Run) -> None:
     assert "(100%) done" in run.output, f"{run.name} run did not finish all steps\n{diag()}"
     # Nothing left to do: every job's outputs exist and are complete.
     dry = subprocess.run(
-        _snakemake(run.workdir, "-n", "--cores", "1"), cwd=run.workdir, env=_env(),
-        capture_output=True, text=True,
+        _snakemake(run.workdir, "-n", "--cores", "1"),
+        cwd=run.workdir,
+        env=_env(),
+        capture_output=True,
+        text=True,
     )
-    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, (
-        f"{run.name} run left jobs to do:\n{dry.stdout}\n{dry.stderr}"
-    )
+    assert (
+        dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+    ), f"{run.name} run left jobs to do:\n{dry.stdout}\n{dry.stderr}"
 
 
 def test_local_run_completes(runs):
@@ -202,7 +225,9 @@ def test_slurm_run_completes(runs):
     run = runs["slurm"]
     _assert_complete(run)
     slurm_logs = list((run.workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
-    assert slurm_logs, f"no job went through Slurm (.snakemake/slurm_logs empty)\n{run.diagnostics()}"
+    assert (
+        slurm_logs
+    ), f"no job went through Slurm (.snakemake/slurm_logs empty)\n{run.diagnostics()}"
 
 
 def _device_records(run: Run) -> dict[str, dict]:
@@ -222,9 +247,9 @@ def test_gpu_jobs_get_slurm_gpus(runs):
     fake_ids = {str(i) for i in range(N_GPUS)}
     for path, rec in records.items():
         assert rec.get("slurm_job_id"), f"{path}: not run as a Slurm job: {rec}"
-        assert rec.get("cuda_visible_devices") in fake_ids, (
-            f"{path}: Slurm gave no GPU (CUDA_VISIBLE_DEVICES not in {sorted(fake_ids)}): {rec}"
-        )
+        assert (
+            rec.get("cuda_visible_devices") in fake_ids
+        ), f"{path}: Slurm gave no GPU (CUDA_VISIBLE_DEVICES not in {sorted(fake_ids)}): {rec}"
     seen = {rec["cuda_visible_devices"] for rec in records.values()}
     print(f"CUDA_VISIBLE_DEVICES seen under Slurm: {sorted(seen)} in {len(records)} jobs")
     assert len(seen) >= 2, (

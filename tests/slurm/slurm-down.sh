@@ -8,7 +8,10 @@ set -u
 
 DIR=${RNNMEM_SLURM_DIR:-/tmp/rnnmem-slurm}
 PIDS="$DIR/daemons.pid"
-[ -f "$PIDS" ] || { echo "slurm-down: nothing recorded in $PIDS; nothing to stop"; exit 0; }
+[ -f "$PIDS" ] || {
+  echo "slurm-down: nothing recorded in $PIDS; nothing to stop"
+  exit 0
+}
 
 # True while pid is alive and still the daemon we recorded (guards against pid reuse).
 ours() { [ -r "/proc/$2/comm" ] && [ "$(cat "/proc/$2/comm")" = "$1" ]; }
@@ -18,7 +21,11 @@ ours() { [ -r "/proc/$2/comm" ] && [ "$(cat "/proc/$2/comm")" = "$1" ]; }
 while read -r n pid; do
   if [ "$n" = slurmctld ] && ours "$n" "$pid"; then
     jobs=$(timeout 10 squeue -h -o %i 2>/dev/null || true)
-    [ -n "$jobs" ] && { echo "slurm-down: cancelling jobs $(echo $jobs)"; timeout 10 scancel $jobs || true; sleep 1; }
+    [ -n "$jobs" ] && {
+      echo "slurm-down: cancelling jobs $(echo $jobs)"
+      timeout 10 scancel $jobs || true
+      sleep 1
+    }
   fi
 done <"$PIDS"
 
@@ -38,7 +45,10 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 while read -r n pid; do
-  ours "$n" "$pid" && { echo "slurm-down: $n ($pid) ignored SIGTERM; killing"; kill -KILL "$pid" 2>/dev/null; }
+  ours "$n" "$pid" && {
+    echo "slurm-down: $n ($pid) ignored SIGTERM; killing"
+    kill -KILL "$pid" 2>/dev/null
+  }
 done <"$PIDS"
 
 rm -f "$PIDS"

@@ -18,10 +18,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${RNNMEM_SLURM_DIR:-/tmp/rnnmem-slurm}
 NGPU=${RNNMEM_SLURM_GPUS:-2}
 PART=${RNNMEM_SLURM_PARTITION:-main}
-PIDS="$DIR/daemons.pid"          # "name pid" per line, read by slurm-down.sh
+PIDS="$DIR/daemons.pid" # "name pid" per line, read by slurm-down.sh
 
 log() { echo "slurm-up: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, writes /etc/slurm)"
 case $NGPU in '' | *[!0-9]*) die "RNNMEM_SLURM_GPUS must be a number, got '$NGPU'" ;; esac
@@ -62,7 +65,7 @@ SOCKET="$DIR/munge/munge.socket"
 mungekey --create --keyfile="$DIR/munge/munge.key" >/dev/null 2>&1 ||
   dd if=/dev/urandom of="$DIR/munge/munge.key" bs=1024 count=1 status=none
 chown -R "$MUNGE_USER:$MUNGE_USER" "$DIR/munge"
-chmod 755 "$DIR/munge"   # slurm (root) and job users must reach the socket
+chmod 755 "$DIR/munge" # slurm (root) and job users must reach the socket
 chmod 400 "$DIR/munge/munge.key"
 # munged checks that every parent of its socket is not writable by others (the sticky
 # bit of /tmp is accepted); $DIR itself must therefore not be world-writable.
@@ -71,12 +74,15 @@ chmod 755 "$DIR"
 # Daemons fork into the background and write a pid file; record "name pid" in $PIDS as
 # soon as each one is up, so slurm-down.sh stops exactly these (even if a later step fails).
 : >"$PIDS"
-start_daemon() {  # name pidfile command...
+start_daemon() { # name pidfile command...
   local name=$1 pidfile=$2
   shift 2
   "$@" </dev/null || die "$name failed to start; see $DIR/log/ and $DIR/munge/"
   for _ in $(seq 1 50); do
-    [ -s "$pidfile" ] && { echo "$name $(cat "$pidfile")" >>"$PIDS"; return 0; }
+    [ -s "$pidfile" ] && {
+      echo "$name $(cat "$pidfile")" >>"$PIDS"
+      return 0
+    }
     sleep 0.2
   done
   die "$name wrote no pid file $pidfile; see $DIR/log/ and $DIR/munge/"

@@ -5,7 +5,6 @@ import shlex
 import numpy as np
 from snakemake.exceptions import WorkflowError
 
-
 validate(config["forgetting"], "../schemas/forgetting.schema.yaml")
 
 FORGET = config["forgetting"]
@@ -25,7 +24,9 @@ FORGET_REPORT_CODE = code_version(
 
 def forgetting_metrics():
     """Metric names the simulation writes (as rnnmem.forgetting.metric_names, sans torch)."""
-    labels = [np.format_float_scientific(e, trim="-", exp_digits=2) for e in FORGET["eps"]]
+    labels = [
+        np.format_float_scientific(e, trim="-", exp_digits=2) for e in FORGET["eps"]
+    ]
     return (
         ["K_exact", "S"]
         + [f"K_tol_{lab}" for lab in labels]
@@ -119,15 +120,17 @@ for variant in FORGET["variants"]:
             cell="LSTM|GRU",
             n_in=r"[1-9]\d*",
             units=r"[1-9]\d*",
+        conda:
+            "../../envs/train.yaml"
+        threads: FORGET["threads"]
+        resources:
+            gpu=1,
         params:
             variant=variant,
             args=forgetting_simulation_args(),
             code=FORGET_SIM_CODE,
-        threads: FORGET["threads"]
-        resources:
-            gpu=1,
         shell:
-            "{PYTHON} simulate-forgetting --variant {params.variant} --cell {wildcards.cell} "
+            "python -m rnnmem simulate-forgetting --variant {params.variant} --cell {wildcards.cell} "
             "--n-in {wildcards.n_in} --units {wildcards.units} {params.args} "
             "--gpus {resources.gpu} --device-log {log.device} --runtime-log {log.runtime} "
             "--outputs {output} > {log.log} 2>&1"
@@ -155,12 +158,14 @@ for variant in FORGET["variants"]:
             decay=f"{out}/decay_medians.npz",
         log:
             f"{logs}/aggregate.log",
+        conda:
+            "../../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,
             code=FORGET_REPORT_CODE,
         shell:
-            "{PYTHON} aggregate-forgetting --variant {params.variant} --tier {params.tier} "
+            "python -m rnnmem aggregate-forgetting --variant {params.variant} --tier {params.tier} "
             "--runs-csv {output.runs} --summary-csv {output.summary} "
             "--decay {output.decay} --inputs {input} > {log} 2>&1"
 
@@ -192,6 +197,8 @@ for variant in FORGET["variants"]:
             decay_pdf=f"{out}/decay.pdf",
         log:
             f"{logs}/figures.log",
+        conda:
+            "../../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,
@@ -202,7 +209,7 @@ for variant in FORGET["variants"]:
             censor_at=FORGET["steps"] - FORGET["prefix"],
             code=FORGET_REPORT_CODE,
         shell:
-            "{PYTHON} figures-forgetting --variant {params.variant} --tier {params.tier} "
+            "python -m rnnmem figures-forgetting --variant {params.variant} --tier {params.tier} "
             "--summary {input.summary} --decay {input.decay} --metrics {params.metrics} "
             "--heatmaps {output.heatmaps} --log-scale {params.log_scale} "
             "--decay-plot {output.decay} --decay-n-in {params.decay_n_in} "
@@ -229,6 +236,8 @@ for variant in FORGET["variants"]:
             ),
         log:
             f"{logs}/claims.log",
+        conda:
+            "../../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,
@@ -241,7 +250,7 @@ for variant in FORGET["variants"]:
             g2_ratio=FORGET_CLAIMS["g2_ratio"],
             code=FORGET_REPORT_CODE,
         shell:
-            "{PYTHON} claims-forgetting --variant {params.variant} --tier {params.tier} "
+            "python -m rnnmem claims-forgetting --variant {params.variant} --tier {params.tier} "
             "--experiment {params.experiment:q} --runs {input} --csv {output.csv} --md {output.md} "
             "--metrics {params.metrics} --bootstrap {params.bootstrap} --level {params.level} "
             "--row-fraction {params.row_fraction} --col-fraction {params.col_fraction} "
@@ -252,7 +261,11 @@ for variant in FORGET["variants"]:
             [
                 f"{out}/runs.csv",
                 f"{out}/summary.csv",
-                *[f"{out}/heatmap_{m}.{ext}" for m in FORGET_FIGURES["metrics"] for ext in ("png", "pdf")],
+                *[
+                    f"{out}/heatmap_{m}.{ext}"
+                    for m in FORGET_FIGURES["metrics"]
+                    for ext in ("png", "pdf")
+                ],
                 f"{out}/decay.png",
                 f"{out}/decay.pdf",
                 f"{out}/claims.csv",

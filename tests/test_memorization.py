@@ -1,0 +1,187 @@
+"""The memorization study's science: task data, seeds, training jobs, resume, bad input."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnnmem import memorization as mem
+from rnnmem.ensemble import Ensemble
+from rnnmem.io import load_arrays, save_arrays
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "rnnmem", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=kwargs.get("cwd", ROOT))
+
+
+# ------------------------------------------------------------------------------- task
+def test_length_rules():
+    variable = mem.TaskSpec("variable")
+    assert variable.length_bounds(1) == (10, 15)
+    assert variable.length_bounds(10) == (10, 15)
+    assert variable.length_bounds(12) == (12, 17)  # shifted so the target exists
+    assert mem.TaskSpec("variable", long_positions="offset").length_bounds(3) == (3, 8)
+    assert mem.TaskSpec("fixed").length_bounds(7) == (10, 10)
+
+
+def test_fixed_task_rejects_positions_beyond_its_length():
+    with pytest.raises(ValueError, match="p=11"):
+        mem.TaskSpec("fixed").length_bounds(11)
+    with pytest.raises(ValueError, match="p=12"):
+        mem.TrainJob("fig9", "rnn", "fixed", 1, 2, [1, 12], 1, 1)
+
+
+@pytest.mark.parametrize("position", [1, 4, 10, 14])
+def test_targets_are_the_pth_element_from_the_end(position):
+    rng = np.random.default_rng(0)
+    x, lengths, targets = mem.TaskSpec("variable").sample(rng, position, (500,))
+    assert x.dtype == np.float32 and x.shape[1] == max(10, position) + 5
+    assert lengths.min() >= max(10, position) and lengths.max() <= max(10, position) + 5
+    for b in range(500):
+        assert targets[b] == x[b, lengths[b] - position]
+    assert 0.2 < np.abs(targets - 0.5).mean() < 0.3  # Uniform[0, 1]: E|U - 0.5| = 0.25
+
+
+def test_eval_set_is_fixed_and_shared():
+    task = mem.TaskSpec("variable")
+    a, b = mem.eval_set(task, 3, 64, 1), mem.eval_set(task, 3, 64, 1)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.array_equal(a[0], mem.eval_set(task, 3, 64, 2)[0])
+
+
+# ------------------------------------------------------------------------- training
+def small_job(**overrides):
+    settings = dict(experiment="t", cell="rnn", task="variable", layers=1, units=3,
+                    positions=[1, 2], seeds=3, epochs=6, eval_every=3, eval_sequences=64)
+    settings.update(overrides)
+    return mem.TrainJob(**settings)
+
+
+def seed_bytes(job, result, seed, tmp_path, name):
+    arrays, meta = mem.seed_file_arrays(job, result, seed)
+    save_arrays(tmp_path / name, arrays, meta | {"job": None})
+    return sha256(tmp_path / name)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_seed_does_not_depend_on_its_companions(tmp_path, cell):
+    """Seed 1's file is the same whether its job trains 3 seeds or 2, and p=2 alone or not."""
+    full = small_job(cell=cell)
+    fewer = small_job(cell=cell, seeds=2)
+    r_full, r_fewer = mem.train(full, log=lambda _: None), mem.train(fewer, log=lambda _: None)
+    assert seed_bytes(full, r_full, 1, tmp_path, "a.npz") == seed_bytes(fewer, r_fewer, 1, tmp_path, "b.npz")
+    alone = small_job(cell=cell, positions=[2], seeds=2)
+    r_alone = mem.train(alone, log=lambda _: None)
+    i_full = full.models.index((1, 2))
+    assert np.array_equal(r_full["final"]["weight_hh_l0"][i_full], r_alone["final"]["weight_hh_l0"][1])
+    # different seeds really are different runs
+    assert not np.array_equal(r_full["final"]["weight_hh_l0"][0], r_full["final"]["weight_hh_l0"][2])
+
+
+def test_training_learns_the_last_element():
+    """p = 1 with 5 RNN units is easy: the loss falls well below the fixed guess (0.25)."""
+    job = small_job(positions=[1], seeds=2, units=5, epochs=150, eval_every=50, eval_sequences=256)
+    result = mem.train(job, log=lambda _: None)
+    assert np.all(result["final_loss"] < 0.1), result["final_loss"]
+    assert np.all(result["train_curve"][:, -1] < result["train_curve"][:, 0])
+
+
+def test_diverged_run_is_recorded_and_others_kept(monkeypatch):
+    original = Ensemble.init_uniform_
+
+    def poisoned(self, generators):
+        original(self, generators)
+        with torch.no_grad():
+            self.weight_hh_l0[0].fill_(float("nan"))  # model 0 (seed 0, p=1) diverges
+
+    job = small_job()
+    clean = mem.train(job, log=lambda _: None)
+    monkeypatch.setattr(Ensemble, "init_uniform_", poisoned)
+    result = mem.train(job, log=lambda _: None)
+    assert result["diverged"].tolist() == [True] + [False] * (len(job.models) - 1)
+    assert np.isnan(result["final_loss"][0])
+    # the other runs are untouched, bit for bit
+    np.testing.assert_array_equal(result["final_loss"][1:], clean["final_loss"][1:])
+
+
+# ------------------------------------------------------------------------------ CLI
+JOB_ARGS = ["--experiment", "t", "--cell", "lstm", "--task", "variable", "--layers", "1",
+            "--units", "2", "--positions", "1", "3", "--seeds", "2", "--eval-every", "10",
+            "--eval-sequences", "64"]
+
+
+def test_resume_after_sigkill_gives_the_same_bytes(tmp_path):
+    epochs = ["--epochs", "200", "--checkpoint-every", "10"]
+    straight = [tmp_path / "a0.npz", tmp_path / "a1.npz"]
+    done = run_cli("train-memorization", *JOB_ARGS, *epochs, "--out", *straight)
+    assert done.returncode == 0, done.stderr
+
+    resumed = [tmp_path / "b0.npz", tmp_path / "b1.npz"]
+    ckpt = tmp_path / "ckpt.npz"
+    cmd = [sys.executable, "-m", "rnnmem", "train-memorization", *JOB_ARGS, *epochs,
+           "--checkpoint", str(ckpt), "--out", *map(str, resumed)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), "no checkpoint appeared"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not any(p.exists() for p in resumed), "a killed job left outputs"
+    _, meta = load_arrays(ckpt)
+    assert 0 < meta["epoch"] < 200
+    again = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed from checkpoint at epoch {meta['epoch']}" in again.stderr
+    assert [sha256(p) for p in resumed] == [sha256(p) for p in straight]
+    assert not ckpt.exists()  # removed once the outputs are complete
+
+
+def test_gpu_requested_but_absent_falls_back_to_cpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible here")
+    record = tmp_path / "device.json"
+    out = run_cli("train-memorization", *JOB_ARGS, "--epochs", "2", "--gpus", "1",
+                  "--device-record", record, "--out", tmp_path / "s0.npz", tmp_path / "s1.npz")
+    assert out.returncode == 0, out.stderr
+    assert "no CUDA device is visible" in out.stderr and "falling back to the CPU" in out.stderr
+    assert json.loads(record.read_text())["device"] == "cpu"
+    assert load_arrays(tmp_path / "s0.npz")[1]["device"] == "cpu"
+
+
+def test_missing_input_file_is_named(tmp_path):
+    missing = tmp_path / "runs" / "seed0.npz"
+    out = run_cli("aggregate-memorization", "--runs", missing, "--outdir", tmp_path / "agg")
+    assert out.returncode != 0
+    assert str(missing) in out.stderr
+    assert not (tmp_path / "agg" / "runs.csv").exists()
+
+
+def test_out_count_must_match_seeds(tmp_path):
+    out = run_cli("train-memorization", *JOB_ARGS, "--epochs", "1", "--out", tmp_path / "only.npz")
+    assert out.returncode != 0 and "1 files for 2 seeds" in out.stderr
+
+
+def test_first_hit_epoch_uses_a_moving_average():
+    curve = np.array([0.3] * 20 + [0.01] * 20)
+    # the 10-epoch average first drops below 0.05 when 9 of its 10 epochs are 0.01
+    assert mem.first_hit_epoch(curve, 0.05) == 29
+    assert np.isnan(mem.first_hit_epoch(np.full(30, 0.2), 0.05))
