@@ -15,6 +15,9 @@ if not config:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/memorization.smk"
 include: "workflow/rules/forgetting.smk"

@@ -22,6 +22,7 @@ COMMANDS = {
     "aggregate-memorization": "rnnmem.memorization:aggregate_main",
     "figures-memorization": "rnnmem.memorization_report:figures_main",
     "claims-memorization": "rnnmem.memorization_report:claims_main",
+    "claims-summary": "rnnmem.claims:summary_main",
     "bench": "rnnmem.bench:main",
     "simulate-forgetting": "rnnmem.forgetting:simulate_main",
     "aggregate-forgetting": "rnnmem.forgetting_report:aggregate_main",

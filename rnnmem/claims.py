@@ -80,3 +80,37 @@ def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, 
         if c.note:
             lines += [c.note, ""]
     write_text(md_path, "\n".join(lines))
+
+
+def summary_main(argv) -> int:
+    """`rnnmem claims-summary`: every study's claims in one table and one page."""
+    import argparse
+
+    from rnnmem.io import read_csv
+
+    parser = argparse.ArgumentParser(prog="rnnmem claims-summary")
+    parser.add_argument("--claims", nargs="+", required=True, help="claims.csv of each study")
+    parser.add_argument("--studies", nargs="+", required=True, help="study name of each file")
+    parser.add_argument("--csv", required=True)
+    parser.add_argument("--md", required=True)
+    parser.add_argument("--tier", required=True)
+    args = parser.parse_args(argv)
+    if len(args.claims) != len(args.studies):
+        parser.error("--claims and --studies must have the same length")
+    frames = []
+    for study, path in zip(args.studies, args.claims):
+        frame = read_csv(path)
+        frame.insert(0, "study", study)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    write_csv(args.csv, table)
+    lines = [f"# Claims of every study (tier: {args.tier})", "",
+             "| study | claim | verdict | test |", "|---|---|---|---|"]
+    for row in table.itertuples():
+        lines.append(f"| {row.study} | {row.claim} | **{row.verdict}** | {' '.join(str(row.rule).split())} |")
+    counts = table.groupby(["study", "verdict"]).size()
+    lines += ["", "| study | verdict | claims |", "|---|---|---|"]
+    lines += [f"| {s} | {v} | {n} |" for (s, v), n in counts.items()]
+    lines += ["", "Details and numbers: `results/<study>/claims.md`."]
+    write_text(args.md, "\n".join(lines) + "\n")
+    return 0

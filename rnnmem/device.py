@@ -11,7 +11,9 @@ import torch
 def configure_torch(threads: int = 1, deterministic: bool = True) -> None:
     """Fixed thread count and deterministic kernels: same job, same machine, same bytes."""
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(deterministic)
+    # The flag torch.use_deterministic_algorithms sets, without its import of
+    # torch._inductor (about 2 s per job; nothing here is compiled).
+    torch._C._set_deterministic_algorithms(deterministic)
     # Deterministic mode would also NaN-fill every new tensor: pure cost, no effect on results.
     torch.utils.deterministic.fill_uninitialized_memory = False
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

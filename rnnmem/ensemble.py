@@ -270,8 +270,9 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
     W_hh = [P[f"weight_hh_l{j}"] for j in range(layers)]  # (M, G*c, c)
     b_ih = [P[f"bias_ih_l{j}"].unsqueeze(1) for j in range(layers)]  # (M, 1, G*c)
     b_hh = [P[f"bias_hh_l{j}"].unsqueeze(1) for j in range(layers)]
-    W_ih_T = [w.transpose(1, 2) for w in W_ih]
-    W_hh_T = [w.transpose(1, 2) for w in W_hh]
+    # transposed once here: a transposed view would be copied by every matmul of the loop
+    W_ih_T = [w.transpose(1, 2).contiguous() for w in W_ih]  # (M, m, G*c)
+    W_hh_T = [w.transpose(1, 2).contiguous() for w in W_hh]  # (M, c, G*c)
 
     # ---- forward, keeping what the backward pass needs
     zeros = x.new_zeros(M, B, c)
@@ -280,12 +281,14 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
     for j in range(layers):
         # Input part of every step at once; the recurrent bias joins it here (one add for
         # all steps) except the GRU's b_hn, which sits inside r * (W_hn h + b_hn).
-        gi_all = torch.matmul(inputs[j], W_ih_T[j]) + b_ih[j]  # (T, M, B, G*c)
+        bias = b_ih[j] + b_hh[j]
         if cell == "gru":
-            gi_all[..., : 2 * c] += b_hh[j][..., : 2 * c]
+            bias = torch.cat([bias[..., : 2 * c], b_ih[j][..., 2 * c :]], dim=-1)
             b_hn = b_hh[j][..., 2 * c :]
+        if inputs[j].shape[-1] == 1:  # scalar input: an outer product, no matmul needed
+            gi_all = torch.addcmul(bias, inputs[j], W_ih_T[j])  # (T, M, B, G*c)
         else:
-            gi_all += b_hh[j]
+            gi_all = torch.matmul(inputs[j], W_ih_T[j]) + bias
         h, cst = zeros, zeros
         h_seq, cache = [], []
         for t in range(T):
@@ -317,7 +320,7 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
         saved.append(cache)
         inputs.append(hs[j])
 
-    out = (hs[-1].sum(-1, keepdim=True) * is_last).sum(0).squeeze(-1)  # (M, B)
+    out = hs[-1].sum(-1).gather(0, last.permute(2, 0, 1)).squeeze(0)  # (M, B): each sequence's last step
     err = out - targets
     loss = err.abs().mean(-1)  # (M,)
     d_out = (torch.sign(err) / B).unsqueeze(-1)  # (M, B, 1): d loss / d readout
@@ -368,9 +371,12 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
         # parameter gradients: one batched product over all steps and sequences
         h_prev_seq = torch.cat([zeros.unsqueeze(0), h_seq[:-1]])  # (T, M, B, c)
         grads[f"weight_hh_l{j}"] = torch.einsum("tmbg,tmbc->mgc", d_gh, h_prev_seq)
-        grads[f"weight_ih_l{j}"] = torch.einsum("tmbg,tmbi->mgi", d_gi, inputs[j])
-        grads[f"bias_hh_l{j}"] = d_gh.sum(dim=(0, 2))
+        if inputs[j].shape[-1] == 1:
+            grads[f"weight_ih_l{j}"] = (d_gi * inputs[j]).sum(dim=(0, 2)).unsqueeze(-1)
+        else:
+            grads[f"weight_ih_l{j}"] = torch.einsum("tmbg,tmbi->mgi", d_gi, inputs[j])
         grads[f"bias_ih_l{j}"] = d_gi.sum(dim=(0, 2))
+        grads[f"bias_hh_l{j}"] = d_gh.sum(dim=(0, 2)) if cell == "gru" else grads[f"bias_ih_l{j}"]
         if j > 0:
             d_inputs_above = torch.matmul(d_gi, W_ih[j])  # (T, M, B, c)
     return loss, grads

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from rnnmem.device import device_label, device_record, select_device
+from rnnmem.device import configure_torch, device_label, device_record, select_device
 from rnnmem.io import save_arrays, write_json
 from rnnmem.seeds import seed_sequence
 
@@ -464,17 +463,6 @@ def run_one(experiment, cell, n_in, units, run, settings: Settings, device=None,
 # Command: simulate-forgetting (one job = every run of one model configuration)
 
 
-def configure_job(threads: int) -> None:
-    """rnnmem.device.configure_torch's settings, minus its cost.
-
-    torch.use_deterministic_algorithms imports torch._inductor (about 2 s, paid by each of
-    the ~128 jobs of a tier); nothing here is compiled, so set the same flag directly.
-    """
-    torch.set_num_threads(threads)
-    torch._C._set_deterministic_algorithms(True)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-
-
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "1", "yes"):
@@ -541,7 +529,7 @@ def simulate_main(argv: list[str]) -> int:
     if args.n_in < 1 or args.units < 1:
         print("simulate-forgetting: --n-in and --units must be >= 1", file=sys.stderr)
         return 2
-    configure_job(args.threads)
+    configure_torch(threads=args.threads)
     # denormal handling changes exact-equality results (spec 11), so it is set explicitly
     # and recorded: False = whatever the hardware does by default
     flush_supported = torch.set_flush_denormal(settings.flush_denormal)

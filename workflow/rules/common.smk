@@ -143,3 +143,18 @@ def all_capacity_files(suffix):
         for name in MEM["experiments"]
         for job in memorization_jobs(name)
     ]
+
+
+# ------------------------------------------------------------------------ claims
+def claims_files():
+    """claims.csv of every enabled study (and sensitivity variant), by study label."""
+    files = {}
+    if study_enabled("memorization"):
+        files["memorization"] = "results/memorization/claims.csv"
+    if study_enabled("forgetting"):
+        for variant in config["forgetting"]["variants"]:
+            folder = "results/forgetting"
+            if variant != "torch":  # sensitivity variants live in a subfolder
+                folder = f"results/forgetting/{variant}"
+            files[f"forgetting-{variant}"] = f"{folder}/claims.csv"
+    return files

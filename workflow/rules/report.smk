@@ -1,2 +1,29 @@
-# Report assembly lives here (snakemake --report); studies register their outputs with
-# report() in their own rule files.
+# Across studies: every claim of every enabled study in one table and one page.
+# (The HTML report itself: snakemake --report results/report.html.)
+
+
+rule claims_summary:
+    input:
+        claims=list(claims_files().values()),
+    output:
+        csv="results/claims.csv",
+        md=report(
+            "results/claims.md",
+            caption="../report/claims_summary.rst",
+            category="Claims",
+        ),
+    log:
+        "logs/claims_summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        studies=list(claims_files().keys()),
+        tier=TIER,
+        code=code_version("claims", *CORE_MODULES),
+    shell:
+        "python -m rnnmem claims-summary --claims {input.claims} --studies {params.studies} "
+        "--tier {params.tier} --csv {output.csv} --md {output.md} > {log} 2>&1"
+
+
+if claims_files():
+    ALL_TARGETS.extend(rules.claims_summary.output)
