@@ -29,7 +29,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import Normalize, SymLogNorm  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from rnnmem.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, Claim, write_claims  # noqa: E402
+from rnnmem.claims import (  # noqa: E402
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    PARTLY,
+    Claim,
+    write_claims,
+)
 from rnnmem.io import load_arrays, read_csv, save_arrays, write_csv  # noqa: E402
 from rnnmem.plotting import save_figure  # noqa: E402
 from rnnmem.provenance import provenance  # noqa: E402

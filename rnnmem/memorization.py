@@ -22,7 +22,13 @@ import torch
 
 from rnnmem import memory_capacity as mc
 from rnnmem.device import configure_torch, device_label, device_record, select_device
-from rnnmem.ensemble import Ensemble, l1_loss_and_grads, n_params, param_names, sgd_apply
+from rnnmem.ensemble import (
+    Ensemble,
+    l1_loss_and_grads,
+    n_params,
+    param_names,
+    sgd_apply,
+)
 from rnnmem.io import load_arrays, read_csv, save_arrays, write_csv, write_json
 from rnnmem.provenance import provenance
 from rnnmem.seeds import mt19937, seed_sequence, torch_seed

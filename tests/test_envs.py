@@ -1,9 +1,9 @@
 """Pins agree everywhere: requirements.txt (pip), envs/*.yaml (conda), pyproject.toml."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,12 @@
 
 TRAIN_CODE = code_version("ensemble", "memorization", *CORE_MODULES)
 PROBE_CODE = code_version("ensemble", "memorization", "memory_capacity", *CORE_MODULES)
-REPORT_CODE = code_version("memorization_report", "claims", "plotting", *CORE_MODULES)
+FIGURES_CODE = code_version(
+    "memorization_tables", "memorization_figures", "plotting", *CORE_MODULES
+)
+CLAIMS_CODE = code_version(
+    "memorization_tables", "memorization_claims", "claims", *CORE_MODULES
+)
 
 
 for name in MEM["experiments"]:
@@ -149,7 +154,7 @@ rule figures_memorization:
         outdir=lambda wildcards, output: Path(output[0]).parent,
         theta=MEM["theta"],
         curve_epochs=MEM["curve_epochs"],
-        code=REPORT_CODE,
+        code=FIGURES_CODE,
     shell:
         "python -m rnnmem figures-memorization --results {params.outdir} --outdir {params.outdir} --tier {params.tier} "
         "--theta {params.theta} --curve-epochs {params.curve_epochs} > {log} 2>&1"
@@ -175,7 +180,7 @@ rule claims_memorization:
         outdir=lambda wildcards, output: Path(output[0]).parent,
         theta=MEM["theta"],
         sensitivity=" ".join(map(str, MEM["theta_sensitivity"])),
-        code=REPORT_CODE,
+        code=CLAIMS_CODE,
     shell:
         "python -m rnnmem claims-memorization --results {params.outdir} --csv {output.csv} --md {output.md} "
         "--tier {params.tier} --theta {params.theta} --theta-sensitivity {params.sensitivity} > {log} 2>&1"

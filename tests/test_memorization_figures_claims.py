@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnmem import memorization_report as mr
+from rnnmem import memorization_claims as mem_claims
+from rnnmem import memorization_figures as mem_figures
+from rnnmem import memorization_tables as mem_tables
 from rnnmem.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY
 
 # ---------------------------------------------------------------------------------------
@@ -160,12 +162,12 @@ def capacity_tables(runs, theta=0.05):
     """capacity.csv and capacity_curves.csv for every heat-map run: trained MC covers the
     memorised delays (below N), initial MC is about half of N."""
     cap_rows, curve_rows = [], []
-    cfg = mr.config_losses(runs)
-    distance = mr.memory_distance(cfg, theta).set_index(mr.SHAPE_KEYS)["D"]
+    cfg = mem_tables.config_losses(runs)
+    distance = mem_tables.memory_distance(cfg, theta).set_index(mem_tables.SHAPE_KEYS)["D"]
     for r in runs.itertuples():
         n = r.units * r.layers
         d = distance[(r.experiment, r.cell, r.task, r.layers, r.units)]
-        keys = {k: getattr(r, k) for k in mr.RUN_KEYS}
+        keys = {k: getattr(r, k) for k in mem_tables.RUN_KEYS}
         for weights, mc in (("trained", min(n - 0.02, d + 0.4)), ("initial", 0.5 * n)):
             states = [("all", n, mc), ("top", r.units, min(r.units - 0.02, mc))]
             if r.cell == "lstm":
@@ -227,7 +229,7 @@ def make_tables(grid_name="default", drop=()):
     curves = pd.concat([curves4, curves5], ignore_index=True)
     curves = curves[~curves["experiment"].isin(drop)].reset_index(drop=True)
     capacity, capacity_curves = capacity_tables(
-        runs[runs["experiment"].isin(mr.HEATMAP_EXPERIMENTS)]
+        runs[runs["experiment"].isin(mem_tables.HEATMAP_EXPERIMENTS)]
     )
     esn, esn_task = esn_tables(grid["esn_units"])
     return {
@@ -247,9 +249,9 @@ def write_tables(folder, frames):
     return folder
 
 
-def as_tables(frames) -> mr.Tables:
+def as_tables(frames) -> mem_tables.Tables:
     """The in-memory route: the same normalisation as reading the CSVs."""
-    return mr.Tables(**{k: mr._normalise(v.copy(), k) for k, v in frames.items()})
+    return mem_tables.Tables(**{k: mem_tables._normalise(v.copy(), k) for k, v in frames.items()})
 
 
 @pytest.fixture(scope="module")
@@ -270,8 +272,8 @@ def sha(path):
 # Figures
 # ---------------------------------------------------------------------------------------
 def expected_files(folder):
-    return [folder / n for n in mr.FIGURE_NAMES] + [
-        (folder / n).with_suffix(".pdf") for n in mr.FIGURE_NAMES
+    return [folder / n for n in mem_figures.FIGURE_NAMES] + [
+        (folder / n).with_suffix(".pdf") for n in mem_figures.FIGURE_NAMES
     ]
 
 
@@ -279,7 +281,7 @@ def test_figures_smoke_grid_written_and_byte_identical(tmp_path):
     results = write_tables(tmp_path / "results", make_tables("smoke"))
     for out in ("a", "b"):
         assert (
-            mr.figures_main(
+            mem_figures.figures_main(
                 [
                     "--results",
                     str(results),
@@ -301,7 +303,7 @@ def test_figures_smoke_grid_written_and_byte_identical(tmp_path):
 
 def test_figures_default_grid(tmp_path, default_frames):
     results = write_tables(tmp_path / "results", default_frames)
-    mr.figures_main(
+    mem_figures.figures_main(
         ["--results", str(results), "--outdir", str(tmp_path / "fig"), "--tier", "default"]
     )
     for path in expected_files(tmp_path / "fig"):
@@ -313,7 +315,7 @@ def test_figures_default_grid(tmp_path, default_frames):
 def test_figures_without_data_do_not_crash(tmp_path):
     """An empty results folder (every experiment disabled) still gives every file."""
     (tmp_path / "empty").mkdir()
-    mr.figures_main(
+    mem_figures.figures_main(
         [
             "--results",
             str(tmp_path / "empty"),
@@ -329,15 +331,15 @@ def test_figures_without_data_do_not_crash(tmp_path):
 
 def test_heatmap_layout(default_tables):
     """Spec 7.3: one panel per layer count, p on x, c on y with 1 at the bottom, range [0, 0.25]."""
-    cfg = mr._experiment(mr.config_losses(default_tables.runs), "fig6")
-    row = mr.mean_loss_row(cfg, ["rnn"], prefix_cell=False)
+    cfg = mem_tables._experiment(mem_tables.config_losses(default_tables.runs), "fig6")
+    row = mem_figures.mean_loss_row(cfg, ["rnn"], prefix_cell=False)
     assert [title for title, _, _ in row.panels] == ["Layers: 1", "Layers: 2", "Layers: 3"]
     assert (row.norm.vmin, row.norm.vmax) == (0.0, 0.25) and row.extend == "max"
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
     units, positions = [1, 2, 3, 4, 5, 6, 8, 10], list(range(1, 13))
-    mr.draw_heatmap(ax, row.panels[0][1], "L", units, positions, row.cmap, row.norm)
+    mem_figures.draw_heatmap(ax, row.panels[0][1], "L", units, positions, row.cmap, row.norm)
     assert [t.get_text() for t in ax.get_yticklabels()] == [str(c) for c in units]
     assert ax.get_ylim()[0] < ax.get_ylim()[1]  # origin lower: c = 1 at the bottom
     assert len(ax.texts) == len(units) * len(positions)
@@ -356,12 +358,12 @@ def test_memory_distance_definition():
     cfg["units"] = 1
     cfg["position"] = [1, 2, 3, 4]
     cfg["L"] = [0.01, 0.02, 0.2, 0.01]  # p=4 memorised again: D still stops at 2
-    d = mr.memory_distance(cfg, 0.05).iloc[0]
+    d = mem_tables.memory_distance(cfg, 0.05).iloc[0]
     assert (d.D, d.censored, d.contiguous) == (2, False, True)
     cfg["L"] = [0.1, 0.01, 0.01, 0.01]
-    assert mr.memory_distance(cfg, 0.05).iloc[0].D == 0
+    assert mem_tables.memory_distance(cfg, 0.05).iloc[0].D == 0
     cfg["L"] = 0.01
-    d = mr.memory_distance(cfg, 0.05).iloc[0]
+    d = mem_tables.memory_distance(cfg, 0.05).iloc[0]
     assert (d.D, d.censored) == (4, True)
 
 
@@ -380,7 +382,7 @@ def test_first_hit_uses_ten_epoch_moving_average():
             train_loss=loss,
         )
     )
-    hit = mr.first_hit_epochs(curves, 0.05).iloc[0]
+    hit = mem_tables.first_hit_epochs(curves, 0.05).iloc[0]
     # The mean of epochs k-9..k drops below 0.05 once at most one 0.3 remains in the window: k = 14.
     assert hit.first_hit == 14 and hit.epochs == 25
 
@@ -403,7 +405,7 @@ FIG6 = GRIDS["default"]["fig6"]
 
 
 def test_all_claims_hold_on_default_synthetic_data_with_sensitivity(default_tables):
-    claims = {c.claim: c for c in mr.evaluate_claims(default_tables, thetas=(0.03, 0.10))}
+    claims = {c.claim: c for c in mem_claims.evaluate_claims(default_tables, thetas=(0.03, 0.10))}
     assert {k: c.verdict for k, c in claims.items()} == {
         "C1-fixed-guess": HOLDS,
         "C2-fig4-shape": HOLDS,
@@ -427,14 +429,14 @@ def test_all_claims_hold_on_default_synthetic_data_with_sensitivity(default_tabl
 
 
 def test_claim_diagonal(default_frames):
-    holds = mr.claim_diagonal(as_tables(default_frames))
+    holds = mem_claims.claim_diagonal(as_tables(default_frames))
     assert holds.verdict == HOLDS and holds.numbers["largest_n_holding_for_all_smaller"] == 10
 
     def short_by_one_from_c4(cell, task, layers, units, p):  # D = c - 1 for c >= 4
         d = units - 1 if units >= 4 else units
         return 0.01 if p <= d else 0.24
 
-    fails = mr.claim_diagonal(
+    fails = mem_claims.claim_diagonal(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, short_by_one_from_c4)
     )
     assert fails.verdict == FAILS
@@ -443,38 +445,38 @@ def test_claim_diagonal(default_frames):
 
 
 def test_claim_identity(default_frames):
-    assert mr.claim_identity(as_tables(default_frames)).verdict == HOLDS
+    assert mem_claims.claim_identity(as_tables(default_frames)).verdict == HOLDS
 
     def one_cell_remembers_two(cell, task, layers, units, p):
         return 0.01 if p <= max(2, units) else 0.24
 
-    claim = mr.claim_identity(
+    claim = mem_claims.claim_identity(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, one_cell_remembers_two)
     )
     assert claim.verdict == FAILS and claim.numbers["memorised_positions"] == [1, 2]
 
 
 def test_claim_bimodality(default_frames):
-    holds = mr.claim_bimodality(as_tables(default_frames))
+    holds = mem_claims.claim_bimodality(as_tables(default_frames))
     assert holds.verdict == HOLDS and holds.numbers["histogram_two_separated_modes"] is True
 
     def everything_in_the_middle(cell, task, layers, units, p):
         return 0.05 + 0.15 * ((p + units) % 5) / 5
 
-    fails = mr.claim_bimodality(
+    fails = mem_claims.claim_bimodality(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, everything_in_the_middle)
     )
     assert fails.verdict == FAILS and fails.numbers["histogram_two_separated_modes"] is False
 
 
 def test_claim_layer_bound(default_frames):
-    holds = mr.claim_layer_bound(as_tables(default_frames))
+    holds = mem_claims.claim_layer_bound(as_tables(default_frames))
     assert holds.verdict == HOLDS and holds.numbers["equality"] == holds.numbers["testable"] > 0
 
     def deep_nets_beat_the_bound(cell, task, layers, units, p):
         return 0.01 if p <= units * layers else 0.24  # D = c*l > c*l - (l-1) for l >= 2
 
-    fails = mr.claim_layer_bound(
+    fails = mem_claims.claim_layer_bound(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, deep_nets_beat_the_bound)
     )
     assert fails.verdict == FAILS and fails.numbers["violations"] > 0
@@ -482,32 +484,32 @@ def test_claim_layer_bound(default_frames):
 
 def test_claim_layer_bound_untestable_when_bound_beyond_grid(default_frames):
     small = dict(layers=[2], units=[6, 8], positions=[1, 2, 3], seeds=2)  # bounds 11 and 15 > 3
-    claim = mr.claim_layer_bound(
+    claim = mem_claims.claim_layer_bound(
         with_experiment(default_frames, "fig6", "rnn", "variable", small, expected_loss)
     )
     assert claim.verdict == INCONCLUSIVE and "untestable" in claim.note
 
 
 def test_claim_monotone_in_p(default_frames):
-    assert mr.claim_monotone_in_p(as_tables(default_frames)).verdict == HOLDS
+    assert mem_claims.claim_monotone_in_p(as_tables(default_frames)).verdict == HOLDS
 
     def zigzag(cell, task, layers, units, p):
         return 0.24 if p % 2 else 0.01
 
-    claim = mr.claim_monotone_in_p(
+    claim = mem_claims.claim_monotone_in_p(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, zigzag)
     )
     assert claim.verdict == FAILS and claim.numbers["share"] > 0.4
 
 
 def test_claim_more_units_layers(default_frames):
-    assert mr.claim_more_units_layers(as_tables(default_frames)).verdict == HOLDS
+    assert mem_claims.claim_more_units_layers(as_tables(default_frames)).verdict == HOLDS
 
     def more_cells_hurt(cell, task, layers, units, p):
         d = max(0, 12 - 2 * units)  # D falls with c, rises with l
         return 0.01 if p <= d + layers else 0.24
 
-    claim = mr.claim_more_units_layers(
+    claim = mem_claims.claim_more_units_layers(
         with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, more_cells_hurt)
     )
     assert claim.verdict == PARTLY
@@ -515,7 +517,7 @@ def test_claim_more_units_layers(default_frames):
 
 
 def test_claim_fixed_guess(default_frames):
-    holds = mr.claim_fixed_guess(as_tables(default_frames))
+    holds = mem_claims.claim_fixed_guess(as_tables(default_frames))
     assert holds.verdict == HOLDS and holds.numbers["runs_above_0.27_or_diverged"] == 0
     frames = dict(default_frames)
     runs = frames["runs"].copy()
@@ -525,7 +527,7 @@ def test_claim_fixed_guess(default_frames):
     runs.loc[bad, "final_loss"] = 0.4
     runs.loc[bad[:1], ["final_loss", "diverged"]] = [np.nan, True]
     frames["runs"] = runs
-    fails = mr.claim_fixed_guess(as_tables(frames))
+    fails = mem_claims.claim_fixed_guess(as_tables(frames))
     assert fails.verdict == FAILS
     assert fails.numbers["runs_diverged"] == 1 and fails.numbers[
         "runs_above_0.27_or_diverged"
@@ -533,20 +535,20 @@ def test_claim_fixed_guess(default_frames):
 
 
 def test_claim_fig4_shape(default_frames):
-    assert mr.claim_fig4_shape(as_tables(default_frames)).verdict == HOLDS
+    assert mem_claims.claim_fig4_shape(as_tables(default_frames)).verdict == HOLDS
     frames = dict(default_frames)
     runs = frames["runs"].copy()
     far = (runs["experiment"] == "fig4") & runs["position"].isin([9, 10])
     runs.loc[far, "final_loss"] = 0.03  # p = 9, 10 memorised: parts c holds, d fails
     frames["runs"] = runs
-    claim = mr.claim_fig4_shape(as_tables(frames))
+    claim = mem_claims.claim_fig4_shape(as_tables(frames))
     assert claim.verdict == PARTLY and claim.numbers["part_d_p9to10_near_guess"] == "fails"
-    smoke = mr.claim_fig4_shape(as_tables(make_tables("smoke")))
+    smoke = mem_claims.claim_fig4_shape(as_tables(make_tables("smoke")))
     assert smoke.verdict == INCONCLUSIVE and "not testable" in smoke.note.lower()
 
 
 def test_claim_lstm_slower(default_frames):
-    holds = mr.claim_lstm_slower(as_tables(default_frames))
+    holds = mem_claims.claim_lstm_slower(as_tables(default_frames))
     assert holds.verdict == HOLDS
     frames = dict(default_frames)
     curves = frames["curves"].copy()
@@ -554,20 +556,20 @@ def test_claim_lstm_slower(default_frames):
     curves["experiment"] = curves["experiment"].map(swap)
     curves["cell"] = curves["experiment"].map({"fig4": "rnn", "fig5": "lstm"})
     frames["curves"] = curves
-    claim = mr.claim_lstm_slower(as_tables(frames))
+    claim = mem_claims.claim_lstm_slower(as_tables(frames))
     assert claim.numbers["part_a_lstm_later_p1to5"] == "fails"
     assert claim.verdict in (FAILS, PARTLY)
 
 
 def test_claim_lstm_gru_worse(default_frames):
-    holds = mr.claim_lstm_gru_worse(as_tables(default_frames))
+    holds = mem_claims.claim_lstm_gru_worse(as_tables(default_frames))
     assert holds.verdict == HOLDS and "lstm_gru_correlation" in holds.numbers
 
     def lstm_better(cell, task, layers, units, p):
         return 0.005 if p <= 10 else 0.24
 
     grid = GRIDS["default"]["fig8"]
-    claim = mr.claim_lstm_gru_worse(
+    claim = mem_claims.claim_lstm_gru_worse(
         with_experiment(default_frames, "fig8", "lstm", "variable", grid, lstm_better)
     )
     assert claim.verdict == PARTLY
@@ -579,13 +581,13 @@ def test_claim_lstm_gru_worse(default_frames):
 
 
 def test_claim_fixed_length_easier(default_frames):
-    assert mr.claim_fixed_length_easier(as_tables(default_frames)).verdict == HOLDS
+    assert mem_claims.claim_fixed_length_easier(as_tables(default_frames)).verdict == HOLDS
 
     def fixed_is_harder(cell, task, layers, units, p):
         return min(0.25, expected_loss(cell, "variable", layers, units, p + 1) + 0.05)
 
     grid = GRIDS["default"]["fig9"]
-    claim = mr.claim_fixed_length_easier(
+    claim = mem_claims.claim_fixed_length_easier(
         with_experiment(default_frames, "fig9", "rnn", "fixed", grid, fixed_is_harder)
     )
     assert claim.verdict == FAILS
@@ -593,8 +595,8 @@ def test_claim_fixed_length_easier(default_frames):
 
 def test_capacity_claims(default_frames):
     tables = as_tables(default_frames)
-    assert mr.claim_capacity_bound(tables).verdict == HOLDS
-    vs = mr.claim_capacity_vs_distance(tables)
+    assert mem_claims.claim_capacity_bound(tables).verdict == HOLDS
+    vs = mem_claims.claim_capacity_vs_distance(tables)
     assert vs.verdict == HOLDS and vs.numbers["share_D_within_bound"] == 1.0
     assert vs.numbers["memorised_networks_with_task_capacity"] > 0
 
@@ -602,13 +604,13 @@ def test_capacity_claims(default_frames):
     capacity = frames["capacity"].copy()
     capacity.loc[capacity.index[:3], "mc"] = capacity.loc[capacity.index[:3], "n_state"] + 0.5
     frames["capacity"] = capacity
-    assert mr.claim_capacity_bound(as_tables(frames)).verdict == FAILS
+    assert mem_claims.claim_capacity_bound(as_tables(frames)).verdict == FAILS
 
     frames = dict(default_frames)
     capacity = frames["capacity"].copy()
     capacity["mc"] = 0.3  # capacity far below the memorised delays
     frames["capacity"] = capacity
-    assert mr.claim_capacity_vs_distance(as_tables(frames)).verdict in (FAILS, PARTLY)
+    assert mem_claims.claim_capacity_vs_distance(as_tables(frames)).verdict in (FAILS, PARTLY)
 
 
 # ---------------------------------------------------------------------------------------
@@ -616,10 +618,10 @@ def test_capacity_claims(default_frames):
 # ---------------------------------------------------------------------------------------
 def test_missing_experiment_is_inconclusive():
     tables = as_tables(make_tables("default", drop=("fig9", "fig5")))
-    assert mr.claim_fixed_length_easier(tables).verdict == INCONCLUSIVE
-    assert mr.claim_lstm_slower(tables).verdict == INCONCLUSIVE
-    assert mr.claim_diagonal(tables).verdict == HOLDS
-    assert "fig9" in mr.claim_fixed_length_easier(tables).note
+    assert mem_claims.claim_fixed_length_easier(tables).verdict == INCONCLUSIVE
+    assert mem_claims.claim_lstm_slower(tables).verdict == INCONCLUSIVE
+    assert mem_claims.claim_diagonal(tables).verdict == HOLDS
+    assert "fig9" in mem_claims.claim_fixed_length_easier(tables).note
 
 
 def test_theta_sensitivity_can_change_a_verdict(default_frames):
@@ -629,7 +631,7 @@ def test_theta_sensitivity_can_change_a_verdict(default_frames):
         return 0.01 if p < units else (0.07 if p == units else 0.24)
 
     tables = with_experiment(default_frames, "fig6", "rnn", "variable", FIG6, short_of_diagonal)
-    claim = mr.with_sensitivity(mr.claim_diagonal, tables, 0.05, (0.03, 0.10))
+    claim = mem_claims.with_sensitivity(mem_claims.claim_diagonal, tables, 0.05, (0.03, 0.10))
     assert claim.verdict == FAILS and claim.numbers["verdict_at_theta_0.1"] == HOLDS
 
 
@@ -637,7 +639,7 @@ def test_claims_cli_smoke_and_empty(tmp_path):
     results = write_tables(tmp_path / "results", make_tables("smoke"))
     csv, md = tmp_path / "claims.csv", tmp_path / "claims.md"
     assert (
-        mr.claims_main(
+        mem_claims.claims_main(
             [
                 "--results",
                 str(results),
@@ -678,14 +680,14 @@ def test_claims_cli_smoke_and_empty(tmp_path):
 
     # Rerun: byte-identical outputs.
     before = sha(csv), sha(md)
-    mr.claims_main(
+    mem_claims.claims_main(
         ["--results", str(results), "--csv", str(csv), "--md", str(md), "--tier", "smoke"]
     )
     assert (sha(csv), sha(md)) == before
 
     # No inputs at all: every claim inconclusive, nothing crashes.
     (tmp_path / "empty").mkdir()
-    mr.claims_main(
+    mem_claims.claims_main(
         [
             "--results",
             str(tmp_path / "empty"),
@@ -768,7 +770,7 @@ def test_first_hit_matches_the_aggregation_step():
             )
         )
         for theta in (0.03, 0.05, 0.1):
-            ours = mr.first_hit_epochs(curves, theta).iloc[0].first_hit
+            ours = mem_tables.first_hit_epochs(curves, theta).iloc[0].first_hit
             theirs = memorization.first_hit_epoch(loss, theta)
             assert (np.isnan(ours) and np.isnan(theirs)) or ours == theirs, (length, theta)
 
@@ -782,12 +784,12 @@ def test_missing_tables(tmp_path, absent):
     results = write_tables(tmp_path / "results", frames)
     if "curves" in absent:
         (results / "curves.csv").write_text("")  # an empty file, not just a missing one
-    t = mr.load_tables(results)
+    t = mem_tables.load_tables(results)
     assert set(t.missing) == {f"{name}.csv" for name in absent}
-    verdicts = {c.claim: c.verdict for c in mr.evaluate_claims(t)}
+    verdicts = {c.claim: c.verdict for c in mem_claims.evaluate_claims(t)}
     if "capacity" in absent:
         assert verdicts["C13-capacity-vs-distance"] == INCONCLUSIVE
         assert verdicts["C12-capacity-bound"] != INCONCLUSIVE  # the ESNs are still checked
-    assert {"D", "mc_mean_trained"} <= set(mr.distance_table(t, 0.05).columns)
-    mr.figure_memory_capacity(t, tmp_path / "memory_capacity.png", "smoke", 0.05)
+    assert {"D", "mc_mean_trained"} <= set(mem_tables.distance_table(t, 0.05).columns)
+    mem_figures.figure_memory_capacity(t, tmp_path / "memory_capacity.png", "smoke", 0.05)
     assert (tmp_path / "memory_capacity.pdf").exists()
