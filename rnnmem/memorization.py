@@ -391,7 +391,8 @@ def _stream(settings: CapacitySettings) -> np.ndarray:
 
 def _probe_states(model: Ensemble, u: np.ndarray):
     """Run every model over the stream: {state name: (M, T, N) float64 numpy}."""
-    x = torch.from_numpy(u.astype(np.float32)).view(1, 1, -1).expand(model.n_models, 1, -1)
+    device = next(model.parameters()).device
+    x = torch.from_numpy(u.astype(np.float32)).to(device).view(1, 1, -1).expand(model.n_models, 1, -1)
     with torch.no_grad():
         _, (hs, cs) = model.run(x.contiguous(), states="all")
     states = {
@@ -400,20 +401,33 @@ def _probe_states(model: Ensemble, u: np.ndarray):
     }
     if cs:
         states["hc"] = torch.cat([h[:, 0] for h in hs] + [c[:, 0] for c in cs], dim=-1)
-    return {k: v.double().numpy() for k, v in states.items()}
+    return {k: v.double().cpu().numpy() for k, v in states.items()}
 
 
-def _task_states(model: Ensemble, job: TrainJob, settings: CapacitySettings, position: int):
-    """States at the last step of task sequences built for `position` (zero initial state)."""
-    rng = mt19937(seed_sequence("memorization-mc-task", settings.stream_seed, job.task, position))
-    x, lengths, _ = job.task_spec.sample(rng, position, (settings.task_sequences,))
-    xt = torch.from_numpy(x).expand(model.n_models, -1, -1).contiguous()
-    lt = torch.from_numpy(lengths).expand(model.n_models, -1).contiguous()
+def task_sequences(task: TaskSpec, settings: CapacitySettings, positions: list[int]):
+    """Sequences for the task-aligned capacity (spec 9.2 step 6), shared where possible.
+
+    Positions with the same length window share one set of sequences (and so one forward
+    pass). Yields (x (S, q_max), lengths (S,), positions, targets (S, P)) per window.
+    """
+    windows: dict[tuple[int, int], list[int]] = {}
+    for p in positions:
+        windows.setdefault(task.length_bounds(p), []).append(p)
+    for (low, high), group in windows.items():
+        rng = mt19937(seed_sequence("memorization-mc-task", settings.stream_seed, task.task, low, high))
+        x, lengths, _ = task.sample(rng, group[0], (settings.task_sequences,))
+        targets = np.stack([x[np.arange(len(x)), lengths - p] for p in group], axis=1)
+        yield x, lengths, group, targets
+
+
+def _last_states(model: Ensemble, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Every model's state (all layers' h) at each sequence's last step: (M, S, c*l)."""
+    device = next(model.parameters()).device
+    xt = torch.from_numpy(x).to(device).expand(model.n_models, -1, -1).contiguous()
+    lt = torch.from_numpy(lengths).to(device).expand(model.n_models, -1).contiguous()
     with torch.no_grad():
         _, (h_last, _) = model.run(xt, lt, states="last")
-    states = torch.cat(h_last, dim=-1).double().numpy()  # (M, S, c*l)
-    targets = np.take_along_axis(x, (lengths - position)[:, None], axis=1)[:, 0]
-    return states, targets
+    return torch.cat(h_last, dim=-1).double().cpu().numpy()
 
 
 def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, device):
@@ -451,16 +465,17 @@ def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, dev
                 if state_name == "all":
                     curves += [{**ident, "measure": "stream", "delay": d + 1, "value": v}
                                for d, v in enumerate(res["curve"])]
-        for tp in task_positions:
-            states, targets = _task_states(model, job, settings, tp)
-            n_fit = settings.task_sequences // 2
+        n_fit = settings.task_sequences // 2
+        for x, lengths, group, targets in task_sequences(job.task_spec, settings, task_positions):
+            states = _last_states(model, x, lengths)
             for m, (seed, position) in enumerate(labels):
                 if not finite[m]:
                     continue
-                value = mc.task_capacity(states[m], targets[:, None], n_fit, settings.ridge)[0]
-                curves.append(dict(experiment=job.experiment, cell=job.cell, task=job.task,
-                                   layers=job.layers, units=job.units, position=position, seed=seed,
-                                   weights=label, measure="task", delay=tp, value=float(value)))
+                values = mc.task_capacity(states[m], targets, n_fit, settings.ridge)  # (P,)
+                curves += [dict(experiment=job.experiment, cell=job.cell, task=job.task,
+                                layers=job.layers, units=job.units, position=position, seed=seed,
+                                weights=label, measure="task", delay=tp, value=float(v))
+                           for tp, v in zip(group, values)]
     return pd.DataFrame(rows), pd.DataFrame(curves)
 
 
@@ -529,19 +544,14 @@ def esn_main(argv) -> int:
                                      settings.test_steps, max_delay, settings.ridge)
             rows.append({"units": n, "reservoir": r, "mc": res["mc"], "mc_eq3": res["mc_eq3"],
                          "bias_estimate": res["bias_estimate"]})
-            for p in range(1, settings.task_positions + 1):
-                if not spec.position_possible(p):
-                    break
-                trng = mt19937(seed_sequence("memorization-mc-task", settings.stream_seed, args.task, p))
-                x, lengths, _ = spec.sample(trng, p, (settings.task_sequences,))
+            positions = [p for p in range(1, settings.task_positions + 1) if spec.position_possible(p)]
+            n_fit = settings.task_sequences // 2
+            for x, lengths, group, targets in task_sequences(spec, settings, positions):
                 final = mc.esn_run(W, w_in, x.astype(np.float64), lengths=lengths)
-                targets = np.take_along_axis(x, (lengths - p)[:, None], axis=1)
-                n_fit = settings.task_sequences // 2
-                task_rows.append({
-                    "units": n, "reservoir": r, "delay": p,
-                    "mc_task": float(mc.task_capacity(final, targets, n_fit, settings.ridge)[0]),
-                    "mae": float(mc.task_mae(final, targets, n_fit, settings.ridge)[0]),
-                })
+                mc_task = mc.task_capacity(final, targets, n_fit, settings.ridge)
+                mae = mc.task_mae(final, targets, n_fit, settings.ridge)
+                task_rows += [{"units": n, "reservoir": r, "delay": p, "mc_task": float(a), "mae": float(b)}
+                              for p, a, b in zip(group, mc_task, mae)]
     prov = provenance(settings=asdict(settings), esn=vars(args) | {"out": None, "out_task": None})
     write_csv(args.out, pd.DataFrame(rows), prov)
     write_csv(args.out_task, pd.DataFrame(task_rows))
