@@ -17,8 +17,12 @@ FORGET_LOG = {v: out.replace("results/", "logs/", 1) for v, out in FORGET_OUT.it
 FORGET_JOB = "{cell}-in{n_in}-u{units}"
 FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
 FORGET_SIM_CODE = code_version("forgetting", *CORE_MODULES)
-FORGET_REPORT_CODE = code_version(
-    "forgetting", "forgetting_report", "claims", "plotting", *CORE_MODULES
+# Tables and claims do not draw: a styling edit (plotting.py) reruns only the figures.
+FORGET_TABLES_CODE = code_version(
+    "forgetting", "forgetting_report", "claims", *CORE_MODULES
+)
+FORGET_FIGURES_CODE = code_version(
+    "forgetting", "forgetting_report", "plotting", *CORE_MODULES
 )
 
 
@@ -163,7 +167,7 @@ for variant in FORGET["variants"]:
         params:
             variant=variant,
             tier=TIER,
-            code=FORGET_REPORT_CODE,
+            code=FORGET_TABLES_CODE,
         shell:
             "python -m rnnmem aggregate-forgetting --variant {params.variant} --tier {params.tier} "
             "--runs-csv {output.runs} --summary-csv {output.summary} "
@@ -207,7 +211,7 @@ for variant in FORGET["variants"]:
             decay_n_in=FORGET_FIGURES["decay_n_in"],
             decay_units=FORGET_FIGURES["decay_units"],
             censor_at=FORGET["steps"] - FORGET["prefix"],
-            code=FORGET_REPORT_CODE,
+            code=FORGET_FIGURES_CODE,
         shell:
             "python -m rnnmem figures-forgetting --variant {params.variant} --tier {params.tier} "
             "--summary {input.summary} --decay {input.decay} --metrics {params.metrics} "
@@ -248,7 +252,7 @@ for variant in FORGET["variants"]:
             row_fraction=FORGET_CLAIMS["row_fraction"],
             col_fraction=FORGET_CLAIMS["col_fraction"],
             g2_ratio=FORGET_CLAIMS["g2_ratio"],
-            code=FORGET_REPORT_CODE,
+            code=FORGET_TABLES_CODE,
         shell:
             "python -m rnnmem claims-forgetting --variant {params.variant} --tier {params.tier} "
             "--experiment {params.experiment:q} --runs {input} --csv {output.csv} --md {output.md} "
