@@ -23,6 +23,7 @@ import torch
 from rnnmem import memory_capacity as mc
 from rnnmem.device import configure_torch, device_label, device_record, select_device
 from rnnmem.ensemble import (
+    VECTOR_ALIGN,
     Ensemble,
     l1_loss_and_grads,
     n_params,
@@ -183,9 +184,8 @@ def _epoch_batches(job: TrainJob, rngs, t_max: int):
 def _evaluate(model: Ensemble, job: TrainJob, eval_data, device) -> np.ndarray:
     """MAE of every model on its position's fixed evaluation set: (M,)."""
     x, lengths, targets = eval_data
-    with torch.no_grad():
-        out = model(x.to(device), lengths.to(device))
-        return (out - targets.to(device)).abs().mean(-1).double().cpu().numpy()
+    out, _ = model.infer(x.to(device), lengths.to(device))
+    return (out - targets.to(device)).abs().mean(-1).double().cpu().numpy()
 
 
 def _eval_tensors(job: TrainJob, t_max: int):
@@ -389,45 +389,71 @@ def _stream(settings: CapacitySettings) -> np.ndarray:
     return mt19937(seed_sequence("memorization-mc-stream", settings.stream_seed)).random(n)
 
 
-def _probe_states(model: Ensemble, u: np.ndarray):
-    """Run every model over the stream: {state name: (M, T, N) float64 numpy}."""
-    device = next(model.parameters()).device
-    x = torch.from_numpy(u.astype(np.float32)).to(device).view(1, 1, -1).expand(model.n_models, 1, -1)
+def _probe_states(job: TrainJob, arrays: dict, u: np.ndarray, device):
+    """Run every network (weights `arrays`, model axis first) over the stream u.
+
+    Returns {state name: (M, T, N) float32 numpy}. The model axis is padded to a multiple
+    of VECTOR_ALIGN with copies of model 0 (one sequence per model: see VECTOR_ALIGN).
+    """
+    M = len(next(iter(arrays.values())))
+    pad = -M % VECTOR_ALIGN
+    model = Ensemble(job.cell, M + pad, job.layers, job.units)
+    model.load_arrays({k: np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for k, v in arrays.items()})
+    model.to(device)
+    x = torch.from_numpy(u.astype(np.float32)).to(device).view(1, 1, -1).expand(M + pad, 1, -1)
     with torch.no_grad():
         _, (hs, cs) = model.run(x.contiguous(), states="all")
     states = {
-        "all": torch.cat([h[:, 0] for h in hs], dim=-1),  # (M, T, c*l), the paper's N
-        "top": hs[-1][:, 0],  # (M, T, c)
+        "all": torch.cat([h[:M, 0] for h in hs], dim=-1),  # (M, T, c*l), the paper's N
+        "top": hs[-1][:M, 0],  # (M, T, c)
     }
     if cs:
-        states["hc"] = torch.cat([h[:, 0] for h in hs] + [c[:, 0] for c in cs], dim=-1)
-    return {k: v.double().cpu().numpy() for k, v in states.items()}
+        states["hc"] = torch.cat([h[:M, 0] for h in hs] + [c[:M, 0] for c in cs], dim=-1)
+    return {k: v.cpu().numpy() for k, v in states.items()}
 
 
 def task_sequences(task: TaskSpec, settings: CapacitySettings, positions: list[int]):
-    """Sequences for the task-aligned capacity (spec 9.2 step 6), shared where possible.
+    """Sequences for the task-aligned capacity (spec 9.2 step 6), one input set for all p.
 
-    Positions with the same length window share one set of sequences (and so one forward
-    pass). Yields (x (S, q_max), lengths (S,), positions, targets (S, P)) per window.
+    One set of S input rows x (S, q_max) serves every position; positions with the same
+    length window share one draw of lengths q ~ Uniform{low..high} (S,). Within a window,
+    (x, q) follow the task's law exactly; windows are correlated with each other through x,
+    which lets one forward pass serve all of them. Returns x and a list of
+    (lengths (S,), positions, targets (S, P)) per window, targets[:, k] = x_{q+1-p_k}.
     """
-    windows: dict[tuple[int, int], list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
     for p in positions:
-        windows.setdefault(task.length_bounds(p), []).append(p)
-    for (low, high), group in windows.items():
-        rng = mt19937(seed_sequence("memorization-mc-task", settings.stream_seed, task.task, low, high))
-        x, lengths, _ = task.sample(rng, group[0], (settings.task_sequences,))
+        groups.setdefault(task.length_bounds(p), []).append(p)
+    rng = mt19937(seed_sequence("memorization-mc-task", settings.stream_seed, task.task))
+    q_max = max(high for _, high in groups)
+    x = rng.random((settings.task_sequences, q_max)).astype(np.float32)
+    windows = []
+    for (low, high), group in sorted(groups.items()):
+        lengths = rng.integers(low, high + 1, size=settings.task_sequences)
         targets = np.stack([x[np.arange(len(x)), lengths - p] for p in group], axis=1)
-        yield x, lengths, group, targets
+        windows.append((lengths, group, targets))
+    return x, windows
 
 
-def _last_states(model: Ensemble, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Every model's state (all layers' h) at each sequence's last step: (M, S, c*l)."""
+def _window_states(model: Ensemble, x: np.ndarray, windows, chunk: int = 256) -> list[np.ndarray]:
+    """Every model's state (all layers' h) at each sequence's last step, per window.
+
+    One forward pass over x for all windows, `chunk` sequences at a time (zero initial
+    state); returns per window a float32 array (M, S, c*l).
+    """
     device = next(model.parameters()).device
-    xt = torch.from_numpy(x).to(device).expand(model.n_models, -1, -1).contiguous()
-    lt = torch.from_numpy(lengths).to(device).expand(model.n_models, -1).contiguous()
-    with torch.no_grad():
-        _, (h_last, _) = model.run(xt, lt, states="last")
-    return torch.cat(h_last, dim=-1).double().cpu().numpy()
+    M = model.n_models
+    out = [[] for _ in windows]
+    for s in range(0, len(x), chunk):
+        xt = torch.from_numpy(x[s : s + chunk]).to(device).expand(M, -1, -1).contiguous()
+        _, (hs, _) = model.infer(xt, states="all", chunk=chunk)
+        hs = [h.permute(2, 0, 1, 3) for h in hs]  # (T, M, b, c): the engine's own layout
+        seq = torch.arange(xt.shape[1], device=device)
+        for w, (lengths, _, _) in enumerate(windows):
+            idx = torch.from_numpy(lengths[s : s + chunk] - 1).to(device)
+            # h[q_i - 1, :, i] for every sequence i: (b, M, c) per layer -> (M, b, c*l)
+            out[w].append(torch.cat([h[idx, :, seq] for h in hs], dim=-1).transpose(0, 1))
+    return [torch.cat(parts, dim=1).cpu().numpy() for parts in out]
 
 
 def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, device):
@@ -444,38 +470,36 @@ def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, dev
     rows, curves = [], []
     labels = [(s, p) for s in range(job.seeds) for p in job.positions]
     task_positions = [p for p in range(1, settings.task_positions + 1) if job.task_spec.position_possible(p)]
+    x_task, windows = task_sequences(job.task_spec, settings, task_positions)
+    n_fit = settings.task_sequences // 2
     for stage, label in (("final", "trained"), ("initial", "initial")):
+        arrays = {k: np.concatenate(v) for k, v in weights[stage].items()}
         model = Ensemble(job.cell, len(labels), job.layers, job.units)
-        model.load_arrays({k: np.concatenate(v) for k, v in weights[stage].items()})
+        model.load_arrays(arrays)
         finite = np.array([np.isfinite(p.detach().numpy()).reshape(len(labels), -1).all(1)
                            for p in model.parameters()]).all(0)
+        kept = [(m, labels[m]) for m in np.flatnonzero(finite)]
         model.to(device)
-        for state_name, states in _probe_states(model, u).items():
-            for m, (seed, position) in enumerate(labels):
-                if not finite[m]:
-                    continue
-                res = mc.memory_capacity(states[m], u, settings.washout, settings.train_steps,
-                                         settings.test_steps, max_delay, settings.ridge)
-                ident = dict(experiment=job.experiment, cell=job.cell, task=job.task,
-                             layers=job.layers, units=job.units, position=position, seed=seed,
-                             weights=label)
-                rows.append({**ident, "state": state_name, "n_state": states.shape[-1],
-                             "mc": res["mc"], "mc_eq3": res["mc_eq3"],
-                             "bias_estimate": res["bias_estimate"]})
+
+        def ident(seed, position, label=label):
+            return dict(experiment=job.experiment, cell=job.cell, task=job.task, layers=job.layers,
+                        units=job.units, position=position, seed=seed, weights=label)
+
+        for state_name, states in _probe_states(job, arrays, u, device).items():
+            mc_p = mc.batched_delay_capacity(states[finite], u, settings.washout, settings.train_steps,
+                                             settings.test_steps, max_delay, settings.ridge)  # (M', K)
+            for curve, (_, (seed, position)) in zip(mc_p, kept):
+                rows.append({**ident(seed, position), "state": state_name, "n_state": states.shape[-1],
+                             "mc": float(curve.sum()), "mc_eq3": float(curve[1:].sum()),
+                             "bias_estimate": max_delay / settings.test_steps})
                 if state_name == "all":
-                    curves += [{**ident, "measure": "stream", "delay": d + 1, "value": v}
-                               for d, v in enumerate(res["curve"])]
-        n_fit = settings.task_sequences // 2
-        for x, lengths, group, targets in task_sequences(job.task_spec, settings, task_positions):
-            states = _last_states(model, x, lengths)
-            for m, (seed, position) in enumerate(labels):
-                if not finite[m]:
-                    continue
-                values = mc.task_capacity(states[m], targets, n_fit, settings.ridge)  # (P,)
-                curves += [dict(experiment=job.experiment, cell=job.cell, task=job.task,
-                                layers=job.layers, units=job.units, position=position, seed=seed,
-                                weights=label, measure="task", delay=tp, value=float(v))
-                           for tp, v in zip(group, values)]
+                    curves += [{**ident(seed, position), "measure": "stream", "delay": d + 1, "value": v}
+                               for d, v in enumerate(curve)]
+        for (_, group, targets), states in zip(windows, _window_states(model, x_task, windows)):
+            values = mc.task_capacity(states[finite], targets, n_fit, settings.ridge)  # (M', P)
+            for row, (_, (seed, position)) in zip(values, kept):
+                curves += [{**ident(seed, position), "measure": "task", "delay": tp, "value": float(v)}
+                           for tp, v in zip(group, row)]
     return pd.DataFrame(rows), pd.DataFrame(curves)
 
 
@@ -532,6 +556,10 @@ def esn_main(argv) -> int:
     u = _stream(settings)
     spec = TaskSpec(args.task)
     rows, task_rows = [], []
+    positions = [p for p in range(1, settings.task_positions + 1) if spec.position_possible(p)]
+    x_task, windows = task_sequences(spec, settings, positions)
+    all_lengths = np.stack([lengths for lengths, _, _ in windows])  # (K, S): one pass for all
+    n_fit = settings.task_sequences // 2
     for n in args.units:
         max_delay = max(2 * n, settings.min_delays)
         for r in range(args.reservoirs):
@@ -544,10 +572,8 @@ def esn_main(argv) -> int:
                                      settings.test_steps, max_delay, settings.ridge)
             rows.append({"units": n, "reservoir": r, "mc": res["mc"], "mc_eq3": res["mc_eq3"],
                          "bias_estimate": res["bias_estimate"]})
-            positions = [p for p in range(1, settings.task_positions + 1) if spec.position_possible(p)]
-            n_fit = settings.task_sequences // 2
-            for x, lengths, group, targets in task_sequences(spec, settings, positions):
-                final = mc.esn_run(W, w_in, x.astype(np.float64), lengths=lengths)
+            finals = mc.esn_run(W, w_in, x_task.astype(np.float64), lengths=all_lengths)
+            for final, (_, group, targets) in zip(finals, windows):
                 mc_task = mc.task_capacity(final, targets, n_fit, settings.ridge)
                 mae = mc.task_mae(final, targets, n_fit, settings.ridge)
                 task_rows += [{"units": n, "reservoir": r, "delay": p, "mc_task": float(a), "mae": float(b)}

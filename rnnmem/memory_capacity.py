@@ -369,6 +369,7 @@ def esn_run(W, w_in, inputs, activation="tanh", lengths=None) -> np.ndarray:
     * Sequences: inputs (S, L) right-padded, lengths (S,) -> the state at each sequence's own
       last step (S, N) [or (M, S, N)]; every sequence starts from the zero state. Padding
       after a sequence's end cannot affect its earlier states, so this is exact.
+      lengths (K, S) reads K sets of last steps from the one pass: (K, S, N) [or (K, M, S, N)].
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be 'tanh' or 'linear', got {activation!r}")
@@ -401,13 +402,17 @@ def esn_run(W, w_in, inputs, activation="tanh", lengths=None) -> np.ndarray:
         raise ValueError(f"sequence inputs must be (S, L), got {u.shape}")
     n_seq, max_len = u.shape
     lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.shape != (n_seq,) or lengths.min() < 1 or lengths.max() > max_len:
-        raise ValueError(f"lengths must be (S,) with values in [1, {max_len}]")
-    out = np.empty((n_models, n_seq, n_units))  # (M, S, N)
+    several = lengths.ndim == 2  # (K, S): K length draws over the same inputs, one pass
+    lengths = lengths if several else lengths[None]
+    if lengths.shape[1:] != (n_seq,) or lengths.min() < 1 or lengths.max() > max_len:
+        raise ValueError(f"lengths must be (S,) or (K, S) with values in [1, {max_len}]")
+    out = np.empty((len(lengths), n_models, n_seq, n_units))  # (K, M, S, N)
     s = np.zeros((n_models, n_seq, n_units))
     w_in_row = w_in[:, None, :]  # (M, 1, N)
     for t in range(int(lengths.max())):  # steps after the longest sequence are never read
         s = f(np.matmul(s, w_t) + u[None, :, t, None] * w_in_row)
-        done = lengths == t + 1
-        out[:, done] = s[:, done]
-    return out[0] if single else out
+        for k, lk in enumerate(lengths):
+            done = lk == t + 1
+            out[k][:, done] = s[:, done]
+    out = out[:, 0] if single else out
+    return out if several else out[0]

@@ -137,3 +137,39 @@ def test_hand_written_bptt_equals_autograd(cell, layers, units, tbptt_k):
     torch.testing.assert_close(loss, ref_loss.detach(), rtol=0, atol=1e-12)
     for (name, _), ref in zip(model.named_parameters(), ref_grads):
         torch.testing.assert_close(grads[name], ref, rtol=0, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("cell,layers", [("rnn", 2), ("lstm", 2), ("gru", 1)])
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_inference_path_equals_autograd_path(cell, layers, n_models):
+    """Without gradients, run() takes the layer-major training forward; same states."""
+    model = Ensemble(cell, n_models, layers, 4, dtype=torch.float64)
+    model.init_uniform_([torch.Generator().manual_seed(m) for m in range(n_models)])
+    x = torch.rand(n_models, 5, 9, dtype=torch.float64)
+    lengths = torch.randint(3, 10, (n_models, 5), generator=torch.Generator().manual_seed(1))
+    for states in ("none", "last", "all"):
+        out_grad, st_grad = model.run(x, lengths, states=states)  # step-major, autograd
+        with torch.no_grad():
+            out_fast, st_fast = model.run(x, lengths, states=states)
+        torch.testing.assert_close(out_fast, out_grad.detach(), rtol=0, atol=1e-12)
+        if states != "none":
+            assert len(st_fast[1]) == (layers if cell == "lstm" else 0)
+            for a, b in zip([*st_fast[0], *st_fast[1]], [*st_grad[0], *st_grad[1]]):
+                torch.testing.assert_close(a, b.detach(), rtol=0, atol=1e-12)
+
+
+def test_chunked_inference_is_exact_and_companion_free():
+    """infer() over chunks of sequences gives the bits of one pass; a model's bits do not
+    depend on the models beside it (float32)."""
+    x = torch.rand(3, 50, 12)
+    lengths = torch.randint(5, 13, (3, 50), generator=torch.Generator().manual_seed(2))
+    model = Ensemble("lstm", 3, 2, 3)
+    model.init_uniform_([torch.Generator().manual_seed(100 + m) for m in range(3)])
+    with torch.no_grad():
+        whole, (h_whole, c_whole) = model.run(x, lengths, states="last")
+    out, (h, c) = model.infer(x, lengths, states="last", chunk=16)
+    assert torch.equal(out, whole) and torch.equal(h[1], h_whole[1]) and torch.equal(c[0], c_whole[0])
+    alone = Ensemble("lstm", 1, 2, 3)
+    alone.init_uniform_([torch.Generator().manual_seed(101)])
+    out_alone, _ = alone.infer(x[1:2], lengths[1:2], chunk=16)
+    assert torch.equal(out_alone[0], out[1])

@@ -185,3 +185,33 @@ def test_first_hit_epoch_uses_a_moving_average():
     # the 10-epoch average first drops below 0.05 when 9 of its 10 epochs are 0.01
     assert mem.first_hit_epoch(curve, 0.05) == 29
     assert np.isnan(mem.first_hit_epoch(np.full(30, 0.2), 0.05))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_probe_states_do_not_depend_on_companions(cell):
+    """A network's stream states and task-aligned states are bit-identical whether it is
+    probed alone or beside others (float32; see ensemble.VECTOR_ALIGN)."""
+    job = mem.TrainJob("t", cell, "variable", 2, 3, [1, 2, 3], 1, 1)
+    model = Ensemble(cell, 3, 2, 3)
+    model.init_uniform_([torch.Generator().manual_seed(7 + m) for m in range(3)])
+    arrays = {k: v.numpy() for k, v in model.state_arrays().items()}
+    alone = {k: v[1:2] for k, v in arrays.items()}
+    u = np.random.default_rng(0).random(300)
+    cpu = torch.device("cpu")
+    together, single = mem._probe_states(job, arrays, u, cpu), mem._probe_states(job, alone, u, cpu)
+    assert set(together) == {"all", "top", "hc"} if cell == "lstm" else {"all", "top"}
+    for name in together:
+        assert np.array_equal(together[name][1], single[name][0])
+    settings = mem.CapacitySettings(task_sequences=300)
+    x, windows = mem.task_sequences(job.task_spec, settings, list(range(1, 14)))
+    assert [w[1] for w in windows] == [list(range(1, 11)), [11], [12], [13]]
+    one = Ensemble(cell, 1, 2, 3)
+    one.load_arrays(alone)
+    for a, b in zip(mem._window_states(model, x, windows, chunk=64), mem._window_states(one, x, windows, chunk=64)):
+        assert a.shape == (3, 300, 6) and np.array_equal(a[1], b[0])
+    # the states are the ones at each sequence's own last step
+    lengths, _, _ = windows[1]
+    with torch.no_grad():
+        _, (h_last, _) = model.run(torch.from_numpy(x).expand(3, -1, -1).contiguous(),
+                                   torch.from_numpy(lengths).expand(3, -1).contiguous(), states="last")
+    np.testing.assert_array_equal(mem._window_states(model, x, windows)[1], torch.cat(h_last, -1).numpy())
