@@ -313,3 +313,14 @@ def test_reservoir_degenerate_draws_are_redrawn():
 def test_esn_run_checks_activation():
     with pytest.raises(ValueError, match="activation"):
         mc.esn_run(np.eye(2), np.ones(2), np.zeros(5), activation="relu")
+
+
+def test_esn_run_reads_several_length_draws_from_one_pass():
+    rng = np.random.default_rng(5)
+    W, w_in = mc.esn_reservoir(6, rng)
+    x = rng.random((40, 12))
+    lengths = np.stack([rng.integers(1, 13, 40), rng.integers(6, 13, 40)])  # (K=2, S)
+    both = mc.esn_run(W, w_in, x, lengths=lengths)
+    assert both.shape == (2, 40, 6)
+    for k in range(2):
+        np.testing.assert_array_equal(both[k], mc.esn_run(W, w_in, x, lengths=lengths[k]))
