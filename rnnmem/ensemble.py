@@ -322,7 +322,8 @@ def _forward(cell, layers, units, P, x, keep: str = "cache"):
     keep: "cache" also returns what the backward pass needs; "states" the LSTM cell states.
     Returns (inputs, hs, extra): per layer its input sequence (T, M, B, m), its hidden
     states (T, M, B, c), and per layer the cache (list over steps) or cell states (T, M, B, c).
-    Layer-major, every layer's input part W_ih x + b for all steps is one batched product.
+    Layer-major, a layer's whole input sequence is known before its time loop starts:
+    scalar inputs enter per step as one outer product, wider ones as one batched product.
     """
     c = units
     if x.dim() == 3:
