@@ -474,11 +474,10 @@ def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, dev
     n_fit = settings.task_sequences // 2
     for stage, label in (("final", "trained"), ("initial", "initial")):
         arrays = {k: np.concatenate(v) for k, v in weights[stage].items()}
+        finite = np.all([np.isfinite(v).reshape(len(labels), -1).all(1) for v in arrays.values()], axis=0)
+        kept = [labels[m] for m in np.flatnonzero(finite)]  # diverged networks are not probed
         model = Ensemble(job.cell, len(labels), job.layers, job.units)
         model.load_arrays(arrays)
-        finite = np.array([np.isfinite(p.detach().numpy()).reshape(len(labels), -1).all(1)
-                           for p in model.parameters()]).all(0)
-        kept = [(m, labels[m]) for m in np.flatnonzero(finite)]
         model.to(device)
 
         def ident(seed, position, label=label):
@@ -488,16 +487,15 @@ def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, dev
         for state_name, states in _probe_states(job, arrays, u, device).items():
             mc_p = mc.batched_delay_capacity(states[finite], u, settings.washout, settings.train_steps,
                                              settings.test_steps, max_delay, settings.ridge)  # (M', K)
-            for curve, (_, (seed, position)) in zip(mc_p, kept):
+            for curve, (seed, position) in zip(mc_p, kept):
                 rows.append({**ident(seed, position), "state": state_name, "n_state": states.shape[-1],
-                             "mc": float(curve.sum()), "mc_eq3": float(curve[1:].sum()),
-                             "bias_estimate": max_delay / settings.test_steps})
+                             **mc.capacity_summary(curve, settings.test_steps)})
                 if state_name == "all":
                     curves += [{**ident(seed, position), "measure": "stream", "delay": d + 1, "value": v}
                                for d, v in enumerate(curve)]
         for (_, group, targets), states in zip(windows, _window_states(model, x_task, windows)):
             values = mc.task_capacity(states[finite], targets, n_fit, settings.ridge)  # (M', P)
-            for row, (_, (seed, position)) in zip(values, kept):
+            for row, (seed, position) in zip(values, kept):
                 curves += [{**ident(seed, position), "measure": "task", "delay": tp, "value": float(v)}
                            for tp, v in zip(group, row)]
     return pd.DataFrame(rows), pd.DataFrame(curves)

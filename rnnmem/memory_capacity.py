@@ -202,11 +202,15 @@ def memory_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge=1
     delay, spec 9.2 step 5).
     """
     curve = delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge)
+    return {**capacity_summary(curve, n_test), "curve": curve}
+
+
+def capacity_summary(curve: np.ndarray, n_test: int) -> dict:
+    """{'mc', 'mc_eq3', 'bias_estimate'} of one curve MC_p, p = 1..K (see memory_capacity)."""
     return {
         "mc": float(curve.sum()),
         "mc_eq3": float(curve[1:].sum()),
-        "curve": curve,
-        "bias_estimate": max_delay / n_test,
+        "bias_estimate": len(curve) / n_test,
     }
 
 

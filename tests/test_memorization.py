@@ -199,7 +199,7 @@ def test_probe_states_do_not_depend_on_companions(cell):
     u = np.random.default_rng(0).random(300)
     cpu = torch.device("cpu")
     together, single = mem._probe_states(job, arrays, u, cpu), mem._probe_states(job, alone, u, cpu)
-    assert set(together) == {"all", "top", "hc"} if cell == "lstm" else {"all", "top"}
+    assert set(together) == ({"all", "top", "hc"} if cell == "lstm" else {"all", "top"})
     for name in together:
         assert np.array_equal(together[name][1], single[name][0])
     settings = mem.CapacitySettings(task_sequences=300)
