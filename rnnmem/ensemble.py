@@ -287,14 +287,6 @@ def sgd_step(model: nn.Module, loss: torch.Tensor, lr: float) -> None:
 
 
 # ------------------------------------------------------------------ hand-written BPTT
-def _sigmoid_grad(y):
-    return y * (1 - y)
-
-
-def _tanh_grad(y):
-    return 1 - y * y
-
-
 def l1_loss_and_grads(model: Ensemble, x: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor,
                       tbptt_k: int | None = None):
     """Per-model L1 loss of the summed readout and its exact gradients, by explicit BPTT.
@@ -321,146 +313,200 @@ def _forward(cell, layers, units, P, x, keep: str = "cache"):
     P: parameters by name (M, ...), detached; x: (M, B, T) scalar inputs or (M, B, T, m).
     keep: "cache" also returns what the backward pass needs; "states" the LSTM cell states.
     Returns (inputs, hs, extra): per layer its input sequence (T, M, B, m), its hidden
-    states (T, M, B, c), and per layer the cache (list over steps) or cell states (T, M, B, c).
-    Layer-major, a layer's whole input sequence is known before its time loop starts:
-    scalar inputs enter per step as one outer product, wider ones as one batched product.
+    states (T, M, B, c), and per layer a dict of stacked gate values (cache) or the cell
+    states (T, M, B, c). Layer-major, a layer's whole input part W_ih x + b is one
+    operation before its time loop, which then costs a few kernels per step. Every
+    per-step result is written into a preallocated (T, ...) tensor (no stacking), and
+    sigmoid and tanh always run on contiguous tensors (see VECTOR_ALIGN).
     """
     c = units
     if x.dim() == 3:
         x = x.unsqueeze(-1)
     M, B, T, _ = x.shape
-    W_ih = [P[f"weight_ih_l{j}"] for j in range(layers)]  # (M, G*c, m)
-    W_hh = [P[f"weight_hh_l{j}"] for j in range(layers)]  # (M, G*c, c)
-    b_ih = [P[f"bias_ih_l{j}"].unsqueeze(1) for j in range(layers)]  # (M, 1, G*c)
-    b_hh = [P[f"bias_hh_l{j}"].unsqueeze(1) for j in range(layers)]
-    # transposed once here: a transposed view would be copied by every matmul of the loop
-    W_ih_T = [w.transpose(1, 2).contiguous() for w in W_ih]  # (M, m, G*c)
-    W_hh_T = [w.transpose(1, 2).contiguous() for w in W_hh]  # (M, c, G*c)
-    zeros = x.new_zeros(M, B, c)
-    inputs = [x.permute(2, 0, 1, 3)]  # per layer: (T, M, B, m)
+    inputs = [x.permute(2, 0, 1, 3).contiguous()]  # per layer: (T, M, B, m)
     hs, extra = [], []
     for j in range(layers):
-        # Input part of every step at once; the recurrent bias joins it here (one add for
-        # all steps) except the GRU's b_hn, which sits inside r * (W_hn h + b_hn).
-        bias = b_ih[j] + b_hh[j]
-        if cell == "gru":
-            bias = torch.cat([bias[..., : 2 * c], b_ih[j][..., 2 * c :]], dim=-1)
-            b_hn = b_hh[j][..., 2 * c :]
-        scalar = inputs[j].shape[-1] == 1
-        if scalar:  # an outer product per step (no matmul): cache-sized, several times faster
-            x_seq = inputs[j].contiguous()  # (T, M, B, 1)
+        # transposed once here: a transposed view would be copied by every matmul of the loop
+        W_ih_T = P[f"weight_ih_l{j}"].transpose(1, 2).contiguous()  # (M, m, G*c)
+        W_hh_T = P[f"weight_hh_l{j}"].transpose(1, 2).contiguous()  # (M, c, G*c)
+        b_ih, b_hh = P[f"bias_ih_l{j}"].unsqueeze(1), P[f"bias_hh_l{j}"].unsqueeze(1)  # (M, 1, G*c)
+        bias_h = None
+        if cell == "gru":  # b_hn stays on the recurrent side: it sits inside r * (W_hn h + b_hn)
+            bias = torch.cat([b_ih[..., : 2 * c] + b_hh[..., : 2 * c], b_ih[..., 2 * c :]], dim=-1)
+            bias_h = torch.cat([torch.zeros_like(b_hh[..., : 2 * c]), b_hh[..., 2 * c :]], dim=-1)
         else:
-            gi_all = torch.matmul(inputs[j], W_ih_T[j]) + bias  # (T, M, B, G*c)
-        h, cst = zeros, zeros
-        h_seq, cache, c_seq = [], [], []
-        for t in range(T):
-            gi = torch.addcmul(bias, x_seq[t], W_ih_T[j]) if scalar else gi_all[t]  # (M, B, G*c)
-            gh = torch.matmul(h, W_hh_T[j])  # (M, B, G*c)
-            if cell == "rnn":
-                h = torch.tanh(gi + gh)
-                step_cache = None
-            elif cell == "lstm":
-                gates = gi + gh
-                sig = torch.sigmoid(gates)
-                i, f, o = sig[..., :c], sig[..., c : 2 * c], sig[..., 3 * c :]
-                g = torch.tanh(gates[..., 2 * c : 3 * c].contiguous())
-                c_prev = cst
-                cst = f * c_prev + i * g
-                tc = torch.tanh(cst)
-                h = o * tc
-                step_cache = (i, f, g, o, c_prev, tc)
-                c_seq.append(cst)
-            else:  # gru
-                rz = torch.sigmoid(gi[..., : 2 * c] + gh[..., : 2 * c])
-                r, z = rz[..., :c], rz[..., c:]
-                nh = gh[..., 2 * c :] + b_hn
-                n = torch.tanh(gi[..., 2 * c :] + r * nh)
-                h_prev = h
-                h = (1 - z) * n + z * h_prev
-                step_cache = (r, z, n, nh, h_prev)
-            if keep == "cache":
-                cache.append(step_cache)
-            h_seq.append(h)
-        hs.append(torch.stack(h_seq))  # (T, M, B, c)
+            bias = b_ih + b_hh
+        if inputs[j].shape[-1] == 1:  # scalar input: an outer product, no matmul
+            gi = torch.addcmul(bias, inputs[j], W_ih_T)  # (T, M, B, G*c)
+        else:  # one product per model over all steps (T * M tiny products cost far more)
+            gi = _time_major(torch.baddbmm(bias, _model_major(inputs[j]), W_ih_T), T)
+        H = x.new_empty(T, M, B, c)
+        h = x.new_zeros(M, B, c)
+        gi_t, H_t = gi.unbind(0), H.unbind(0)  # per-step views, made once
+        if cell == "rnn":
+            for t in range(T):
+                h = torch.tanh(torch.baddbmm(gi_t[t], h, W_hh_T), out=H_t[t])
+            cache = {}
+        elif cell == "lstm":
+            SIG, TG, CS, TC = x.new_empty(T, M, B, 4 * c), *(x.new_empty(T, M, B, c) for _ in range(3))
+            i_t, f_t, o_t = (SIG[..., k * c : (k + 1) * c].unbind(0) for k in (0, 1, 3))
+            SIG_t, TG_t, CS_t, TC_t = (a.unbind(0) for a in (SIG, TG, CS, TC))
+            cst = h
+            for t in range(T):
+                gates = torch.baddbmm(gi_t[t], h, W_hh_T)  # (M, B, 4c): i, f, g, o
+                torch.sigmoid(gates, out=SIG_t[t])
+                g = torch.tanh(gates[..., 2 * c : 3 * c].contiguous(), out=TG_t[t])
+                cst = torch.addcmul(f_t[t] * cst, i_t[t], g, out=CS_t[t])
+                h = torch.mul(o_t[t], torch.tanh(cst, out=TC_t[t]), out=H_t[t])
+            cache = {"sig": SIG, "g": TG, "c": CS, "tc": TC}
+        else:  # gru
+            RZ, N, NH = x.new_empty(T, M, B, 2 * c), x.new_empty(T, M, B, c), x.new_empty(T, M, B, c)
+            gi_rz, gi_n = gi[..., : 2 * c].unbind(0), gi[..., 2 * c :].unbind(0)
+            RZ_t, N_t, NH_t = RZ.unbind(0), N.unbind(0), NH.unbind(0)
+            r_t, z_t = RZ[..., :c].unbind(0), RZ[..., c:].unbind(0)
+            for t in range(T):
+                gh = torch.baddbmm(bias_h, h, W_hh_T)  # (M, B, 3c): W_hr h, W_hz h, W_hn h + b_hn
+                torch.add(gi_rz[t], gh[..., : 2 * c], out=RZ_t[t]).sigmoid_()
+                nh = NH_t[t].copy_(gh[..., 2 * c :])
+                n = torch.tanh(torch.addcmul(gi_n[t], r_t[t], nh), out=N_t[t])
+                h = torch.addcmul(n, z_t[t], h - n, out=H_t[t])  # (1 - z) n + z h
+            cache = {"rz": RZ, "n": N, "nh": NH}
+        hs.append(H)
         if keep == "cache":
             extra.append(cache)
-        elif keep == "states" and c_seq:
-            extra.append(torch.stack(c_seq))
-        inputs.append(hs[j])
+        elif keep == "states" and cell == "lstm":
+            extra.append(cache["c"])
+        inputs.append(H)
     return inputs, hs, extra
 
 
+def _model_major(seq: torch.Tensor) -> torch.Tensor:
+    """(T, M, B, k) -> (M, T * B, k), a copy."""
+    T, M, B, k = seq.shape
+    return seq.transpose(0, 1).reshape(M, T * B, k)
+
+
+def _time_major(seq: torch.Tensor, T: int) -> torch.Tensor:
+    """(M, T * B, k) -> (T, M, B, k), a copy."""
+    M, K, k = seq.shape
+    return seq.view(M, T, K // T, k).transpose(0, 1).contiguous()
+
+
+def _shifted(seq: torch.Tensor) -> torch.Tensor:
+    """The state entering each step: zeros, then seq[:-1]. (T, M, B, c)."""
+    return torch.cat([seq.new_zeros(1, *seq.shape[1:]), seq[:-1]])
+
+
+def _local_factors(cell, units, H, cache):
+    """Per-step derivative factors of one layer, computed for all steps at once.
+
+    RNN:  d a = dh * (1 - h^2)
+    LSTM: dc = dc' + dh * o (1 - tanh(c)^2);  d[i, f, g, o] = [dc, dc, dc, dh] * fac
+    GRU:  d gh = [dh, dh, dh] * fac_h;  dh_prev = d gh @ W_hh + dh * z
+    """
+    c = units
+    if cell == "rnn":
+        return {"fac": 1 - H * H}
+    if cell == "lstm":
+        sig, g, cs, tc = cache["sig"], cache["g"], cache["c"], cache["tc"]
+        i, f, o = sig[..., :c], sig[..., c : 2 * c], sig[..., 3 * c :]
+        dsig = sig * (1 - sig)
+        fac = torch.cat([g * dsig[..., :c], _shifted(cs) * dsig[..., c : 2 * c],
+                         i * (1 - g * g), tc * dsig[..., 3 * c :]], dim=-1)  # (T, M, B, 4c)
+        return {"fac": fac, "dc": o * (1 - tc * tc), "f": f}
+    rz, n, nh = cache["rz"], cache["n"], cache["nh"]
+    r, z = rz[..., :c], rz[..., c:]
+    drz = rz * (1 - rz)
+    dn = (1 - z) * (1 - n * n)  # d h / d (pre-activation of n)
+    fac_h = torch.cat([dn * nh * drz[..., :c], (_shifted(H) - n) * drz[..., c:], dn * r], dim=-1)
+    return {"fac": fac_h, "dn": dn, "z": z}
+
+
 def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
-    # Time-major layout (T, M, B, ...): per-step slices and stacks are contiguous copies.
+    # Time-major layout (T, M, B, ...): per-step slices are contiguous.
     M, B, T = x.shape
     c = units
     last = (lengths - 1).unsqueeze(-1)  # (M, B, 1)
     steps = torch.arange(T, device=x.device).view(T, 1, 1, 1)
     is_last = (steps == last.unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
-    W_ih = [P[f"weight_ih_l{j}"] for j in range(layers)]  # (M, G*c, m)
-    W_hh = [P[f"weight_hh_l{j}"] for j in range(layers)]  # (M, G*c, c)
-    zeros = x.new_zeros(M, B, c)
     inputs, hs, saved = _forward(cell, layers, units, P, x, keep="cache")
 
     out = hs[-1].sum(-1).gather(0, last.permute(2, 0, 1)).squeeze(0)  # (M, B): each sequence's last step
     err = out - targets
     loss = err.abs().mean(-1)  # (M,)
-    d_out = (torch.sign(err) / B).unsqueeze(-1)  # (M, B, 1): d loss / d readout
+    # d loss / d h of the top layer, from the readout: (T, M, B, 1), broadcast over units
+    d_h_in = is_last * (torch.sign(err) / B).unsqueeze(-1)
 
-    # ---- backward through time, top layer first
-    grads = {}
-    d_inputs_above = None  # gradient w.r.t. the input sequence of the layer above: (T, M, B, c)
     keep = None
     if tbptt_k is not None:  # the state entering step last-k+1 is cut from the graph
         keep = 1 - (steps == (last - tbptt_k + 1).unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
+    grads = {}
     for j in reversed(range(layers)):
-        d_gi, d_gh = [], []  # per step, last step first
-        dh_carry, dc_carry = zeros, zeros
-        h_seq = hs[j]
+        # ---- backward through time of layer j; d_h_in: gradient reaching h_t from outside the recurrence
+        W_hh = P[f"weight_hh_l{j}"]  # (M, G*c, c)
+        F = _local_factors(cell, c, hs[j], saved[j])
+        G = F["fac"].shape[-1]
+        d_gh = x.new_empty(T, M, B, G)  # gradient of the recurrent pre-activations
+        dh_all = x.new_empty(T, M, B, c) if cell == "gru" else None
+        dh_carry = dc_carry = None  # gradient reaching h_t (and c_t) from step t + 1
+        fac, d_in, out = F["fac"].unbind(0), d_h_in.unbind(0), d_gh.unbind(0)
+        if cell == "rnn":  # da = (dh_carry + d_in) * fac: one fused kernel per step
+            d_in = (d_h_in * F["fac"]).unbind(0)
+        elif cell == "lstm":  # gate blocks as (.., 4, c) views: i, f, g take dc, o takes dh
+            fac4, out4 = F["fac"].view(T, M, B, 4, c), d_gh.view(T, M, B, 4, c)
+            fac_ifg, fac_o = fac4[:, :, :, :3].unbind(0), fac4[:, :, :, 3].unbind(0)
+            out_ifg, out_o = out4[:, :, :, :3].unbind(0), out4[:, :, :, 3].unbind(0)
+            dc_fac, f_t = F["dc"].unbind(0), F["f"].unbind(0)
+        else:
+            fac3, out3 = F["fac"].view(T, M, B, 3, c).unbind(0), d_gh.view(T, M, B, 3, c).unbind(0)
+            dh_t, z_t = dh_all.unbind(0), F["z"].unbind(0)
         for t in reversed(range(T)):
-            if j == layers - 1:
-                dh = dh_carry + d_out * is_last[t]
-            else:
-                dh = dh_carry + d_inputs_above[t]
             if cell == "rnn":
-                da = dh * _tanh_grad(h_seq[t])
-                d_gi.append(da)
-                dh_prev = torch.matmul(da, W_hh[j])
-            elif cell == "lstm":
-                i, f, g, o, c_prev, tc = saved[j][t]
-                dc = dc_carry + dh * o * _tanh_grad(tc)
-                da = torch.cat([dc * g * _sigmoid_grad(i), dc * c_prev * _sigmoid_grad(f),
-                                dc * i * _tanh_grad(g), dh * tc * _sigmoid_grad(o)], dim=-1)
-                d_gi.append(da)
-                dh_prev = torch.matmul(da, W_hh[j])
-                dc_carry = dc * f
+                da = out[t].copy_(d_in[t]) if dh_carry is None else torch.addcmul(
+                    d_in[t], dh_carry, fac[t], out=out[t])
+                if t == 0:
+                    break
+                dh_carry = torch.bmm(da, W_hh)  # (M, B, c)
+                if keep is not None:
+                    dh_carry = dh_carry * keep[t]
+                continue
+            dh = d_in[t] if dh_carry is None else dh_carry + d_in[t]  # (M, B, c) or (M, B, 1)
+            if cell == "lstm":
+                dh = dh.expand(M, B, c)
+                dc = dh * dc_fac[t] if dc_carry is None else torch.addcmul(dc_carry, dh, dc_fac[t])
+                torch.mul(fac_ifg[t], dc.unsqueeze(2), out=out_ifg[t])
+                torch.mul(fac_o[t], dh, out=out_o[t])
+                dc_carry = dc * f_t[t]
             else:
-                r, z, n, nh, h_prev = saved[j][t]
-                dan = dh * (1 - z) * _tanh_grad(n)
-                dar = dan * nh * _sigmoid_grad(r)
-                daz = dh * (h_prev - n) * _sigmoid_grad(z)
-                d_gi.append(torch.cat([dar, daz, dan], dim=-1))
-                dgh = torch.cat([dar, daz, dan * r], dim=-1)
-                d_gh.append(dgh)
-                dh_prev = torch.matmul(dgh, W_hh[j]) + dh * z
+                dh = dh_t[t].copy_(dh.expand(M, B, c))
+                torch.mul(fac3[t], dh.unsqueeze(2), out=out3[t])
+            da = out[t]
+            if t == 0:
+                break
+            if cell == "gru":
+                dh_carry = torch.baddbmm(dh * z_t[t], da, W_hh)
+            else:
+                dh_carry = torch.bmm(da, W_hh)  # (M, B, c)
             if keep is not None:
-                dh_prev = dh_prev * keep[t]
+                dh_carry = dh_carry * keep[t]
                 if cell == "lstm":
                     dc_carry = dc_carry * keep[t]
-            dh_carry = dh_prev
-        d_gi = torch.stack(d_gi[::-1])  # (T, M, B, G)
-        d_gh = d_gi if cell != "gru" else torch.stack(d_gh[::-1])
-        # parameter gradients: one batched product over all steps and sequences
-        h_prev_seq = torch.cat([zeros.unsqueeze(0), h_seq[:-1]])  # (T, M, B, c)
-        grads[f"weight_hh_l{j}"] = torch.einsum("tmbg,tmbc->mgc", d_gh, h_prev_seq)
-        if inputs[j].shape[-1] == 1:
-            grads[f"weight_ih_l{j}"] = (d_gi * inputs[j]).sum(dim=(0, 2)).unsqueeze(-1)
+        if cell == "gru":  # the input side's n gradient lacks the factor r
+            d_gi = torch.cat([d_gh[..., : 2 * c], dh_all * F["dn"]], dim=-1)
         else:
-            grads[f"weight_ih_l{j}"] = torch.einsum("tmbg,tmbi->mgi", d_gi, inputs[j])
-        grads[f"bias_ih_l{j}"] = d_gi.sum(dim=(0, 2))
-        grads[f"bias_hh_l{j}"] = d_gh.sum(dim=(0, 2)) if cell == "gru" else grads[f"bias_ih_l{j}"]
+            d_gi = d_gh
+        # ---- parameter gradients: one batched product over all steps and sequences,
+        # model-major with the contraction axis (T * B) in the middle (MKL's fast case here)
+        gh_m = _model_major(d_gh)  # (M, T * B, G*c)
+        gi_m = gh_m if d_gi is d_gh else _model_major(d_gi)
+        h_prev = _model_major(_shifted(hs[j]))  # (M, T * B, c)
+        inp = _model_major(inputs[j])
+        grads[f"weight_hh_l{j}"] = torch.bmm(h_prev.transpose(1, 2), gh_m).transpose(1, 2)
+        grads[f"weight_ih_l{j}"] = torch.bmm(inp.transpose(1, 2), gi_m).transpose(1, 2)
+        grads[f"bias_ih_l{j}"] = gi_m.sum(1)
+        grads[f"bias_hh_l{j}"] = gh_m.sum(1) if cell == "gru" else grads[f"bias_ih_l{j}"]
         if j > 0:
-            d_inputs_above = torch.matmul(d_gi, W_ih[j])  # (T, M, B, c)
+            d_h_in = _time_major(torch.bmm(gi_m, P[f"weight_ih_l{j}"]), T)  # (T, M, B, c)
     return loss, grads
 
 

@@ -82,7 +82,8 @@ class TaskSpec:
         low, high = self.length_bounds(position)
         lengths = rng.integers(low, high + 1, size=shape)
         x = rng.random((*shape, high)).astype(np.float32)
-        targets = np.take_along_axis(x, (lengths - position)[..., None], axis=-1)[..., 0]
+        rows = x.reshape(-1, high)
+        targets = rows[np.arange(len(rows)), (lengths - position).ravel()].reshape(shape)
         return x, lengths, targets
 
 
@@ -172,13 +173,13 @@ def _streams(job: TrainJob):
 
 def _epoch_batches(job: TrainJob, rngs, t_max: int):
     """One epoch of fresh data for every model: x (S, M, B, T), lengths, targets (S, M, B)."""
-    xs, ls, ys = [], [], []
-    for (_, position), rng in zip(job.models, rngs):
-        x, lengths, targets = job.task_spec.sample(rng, position, (job.steps_per_epoch, job.batch_size))
-        xs.append(pad_time(x, t_max))
-        ls.append(lengths)
-        ys.append(targets)
-    return (np.stack(xs, axis=1), np.stack(ls, axis=1), np.stack(ys, axis=1))
+    S, M, B = job.steps_per_epoch, len(job.models), job.batch_size
+    xs = np.zeros((S, M, B, t_max), dtype=np.float32)  # right padding is never read
+    ls, ys = np.empty((S, M, B), dtype=np.int64), np.empty((S, M, B), dtype=np.float32)
+    for m, ((_, position), rng) in enumerate(zip(job.models, rngs)):
+        x, ls[:, m], ys[:, m] = job.task_spec.sample(rng, position, (S, B))
+        xs[:, m, :, : x.shape[-1]] = x
+    return xs, ls, ys
 
 
 def _evaluate(model: Ensemble, job: TrainJob, eval_data, device) -> np.ndarray:
