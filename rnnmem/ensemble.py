@@ -226,14 +226,16 @@ class Ensemble(nn.Module):
         P = {f"{kind}_l{j}": p.detach()
              for j in range(self.layers) for kind, p in zip(PARAM_KINDS, self._layer(j))}
         _, hs, cs = _forward(self.cell, self.layers, self.units, P, x,
-                             keep="none" if states == "none" else "states")  # (T, M, B, c) each
-        last = (lengths - 1).unsqueeze(0)  # (1, M, B)
-        out = hs[-1].sum(-1).gather(0, last).squeeze(0)  # (M, B): each sequence's last step
-        if states == "all":
-            return out, ([h.permute(1, 2, 0, 3) for h in hs], [c.permute(1, 2, 0, 3) for c in cs])
-        if states == "last":
-            idx = last.unsqueeze(-1).expand(1, *hs[0].shape[1:])
-            return out, ([h.gather(0, idx).squeeze(0) for h in hs], [c.gather(0, idx).squeeze(0) for c in cs])
+                             keep="none" if states == "none" else "states")
+        hs = [h[:, :, 1:] for h in hs]  # (M, c, T, B) each, as cs
+        M, c, T, B = hs[0].shape
+        idx = (lengths - 1).view(M, 1, 1, B).expand(M, c, 1, B)
+        out = hs[-1].gather(2, idx).sum(1).view(M, B)  # each sequence's last step
+        if states == "all":  # (M, B, T, c)
+            return out, ([h.permute(0, 3, 2, 1) for h in hs], [s.permute(0, 3, 2, 1) for s in cs])
+        if states == "last":  # (M, B, c)
+            return out, ([h.gather(2, idx).view(M, c, B).transpose(1, 2) for h in hs],
+                         [s.gather(2, idx).view(M, c, B).transpose(1, 2) for s in cs])
         return out, None
 
     @torch.no_grad()
@@ -312,201 +314,192 @@ def _forward(cell, layers, units, P, x, keep: str = "cache"):
 
     P: parameters by name (M, ...), detached; x: (M, B, T) scalar inputs or (M, B, T, m).
     keep: "cache" also returns what the backward pass needs; "states" the LSTM cell states.
-    Returns (inputs, hs, extra): per layer its input sequence (T, M, B, m), its hidden
-    states (T, M, B, c), and per layer a dict of stacked gate values (cache) or the cell
-    states (T, M, B, c). Layer-major, a layer's whole input part W_ih x + b is one
-    operation before its time loop, which then costs a few kernels per step. Every
-    per-step result is written into a preallocated (T, ...) tensor (no stacking), and
-    sigmoid and tanh always run on contiguous tensors (see VECTOR_ALIGN).
+    Returns (inputs, hs, extra) in the feature-major layout (M, features, T, B): per layer
+    its input sequence (M, m, T, B), its hidden states (M, c, T + 1, B) with step 0 the
+    zero initial state, and per layer a dict of gate values (cache) or the cell states
+    (M, c, T, B).
+    Why this layout: a step's gate block of one model, (c, B), has rows of B contiguous
+    values, so every elementwise kernel runs on the vector path (B is a multiple of
+    VECTOR_ALIGN in training and inference) and an element's rounding does not depend on
+    M; per-model products need no transposes (W (G*c, c) @ h (c, B)); and the weight
+    gradients contract over steps and sequences, one contiguous (T * B) axis, in one
+    batched product without copies. Layer-major, a layer's whole input part W_ih x + b
+    is one operation before its time loop, which then costs a few kernels per step.
     """
     c = units
     if x.dim() == 3:
         x = x.unsqueeze(-1)
     M, B, T, _ = x.shape
-    inputs = [x.permute(2, 0, 1, 3).contiguous()]  # per layer: (T, M, B, m)
+    inputs = [x.permute(0, 3, 2, 1).contiguous()]  # per layer: (M, m, T, B)
     hs, extra = [], []
     for j in range(layers):
-        # transposed once here: a transposed view would be copied by every matmul of the loop
-        W_ih_T = P[f"weight_ih_l{j}"].transpose(1, 2).contiguous()  # (M, m, G*c)
-        W_hh_T = P[f"weight_hh_l{j}"].transpose(1, 2).contiguous()  # (M, c, G*c)
-        b_ih, b_hh = P[f"bias_ih_l{j}"].unsqueeze(1), P[f"bias_hh_l{j}"].unsqueeze(1)  # (M, 1, G*c)
+        W_ih, W_hh = P[f"weight_ih_l{j}"], P[f"weight_hh_l{j}"]  # (M, G*c, m), (M, G*c, c)
+        b_ih, b_hh = P[f"bias_ih_l{j}"].unsqueeze(-1), P[f"bias_hh_l{j}"].unsqueeze(-1)  # (M, G*c, 1)
         bias_h = None
         if cell == "gru":  # b_hn stays on the recurrent side: it sits inside r * (W_hn h + b_hn)
-            bias = torch.cat([b_ih[..., : 2 * c] + b_hh[..., : 2 * c], b_ih[..., 2 * c :]], dim=-1)
-            bias_h = torch.cat([torch.zeros_like(b_hh[..., : 2 * c]), b_hh[..., 2 * c :]], dim=-1)
+            bias = torch.cat([b_ih[:, : 2 * c] + b_hh[:, : 2 * c], b_ih[:, 2 * c :]], dim=1)
+            bias_h = torch.cat([torch.zeros_like(b_hh[:, : 2 * c]), b_hh[:, 2 * c :]], dim=1)
         else:
             bias = b_ih + b_hh
-        if inputs[j].shape[-1] == 1:  # scalar input: an outer product, no matmul
-            gi = torch.addcmul(bias, inputs[j], W_ih_T)  # (T, M, B, G*c)
-        else:  # one product per model over all steps (T * M tiny products cost far more)
-            gi = _time_major(torch.baddbmm(bias, _model_major(inputs[j]), W_ih_T), T)
-        H = x.new_empty(T, M, B, c)
-        h = x.new_zeros(M, B, c)
-        gi_t, H_t = gi.unbind(0), H.unbind(0)  # per-step views, made once
+        inp = inputs[j]
+        if inp.shape[1] == 1:  # scalar input: an outer product, no matmul
+            gi = torch.addcmul(bias.unsqueeze(-1), W_ih.unsqueeze(-1), inp)  # (M, G*c, T, B)
+        else:  # one product per model over all steps
+            gi = torch.baddbmm(bias, W_ih, inp.reshape(M, -1, T * B)).view(M, -1, T, B)
+        Hx = x.new_empty(M, c, T + 1, B)
+        Hx[:, :, 0] = 0
+        gi_t, H_t = gi.unbind(2), Hx[:, :, 1:].unbind(2)  # per-step views, made once
+        h = Hx[:, :, 0]
         if cell == "rnn":
             for t in range(T):
-                h = torch.tanh(torch.baddbmm(gi_t[t], h, W_hh_T), out=H_t[t])
+                h = torch.tanh(torch.baddbmm(gi_t[t], W_hh, h), out=H_t[t])
             cache = {}
         elif cell == "lstm":
-            SIG, TG, CS, TC = x.new_empty(T, M, B, 4 * c), *(x.new_empty(T, M, B, c) for _ in range(3))
-            i_t, f_t, o_t = (SIG[..., k * c : (k + 1) * c].unbind(0) for k in (0, 1, 3))
-            SIG_t, TG_t, CS_t, TC_t = (a.unbind(0) for a in (SIG, TG, CS, TC))
-            cst = h
+            SIG, TG, TC = x.new_empty(M, 4 * c, T, B), x.new_empty(M, c, T, B), x.new_empty(M, c, T, B)
+            CSx = x.new_empty(M, c, T + 1, B)  # cell states, step 0 the zero initial state
+            CSx[:, :, 0] = 0
+            i_t, f_t, o_t = (SIG[:, k * c : (k + 1) * c].unbind(2) for k in (0, 1, 3))
+            SIG_t, TG_t, CS_t, TC_t = SIG.unbind(2), TG.unbind(2), CSx[:, :, 1:].unbind(2), TC.unbind(2)
+            cst = CSx[:, :, 0]
             for t in range(T):
-                gates = torch.baddbmm(gi_t[t], h, W_hh_T)  # (M, B, 4c): i, f, g, o
+                gates = torch.baddbmm(gi_t[t], W_hh, h)  # (M, 4c, B): i, f, g, o
                 torch.sigmoid(gates, out=SIG_t[t])
-                g = torch.tanh(gates[..., 2 * c : 3 * c].contiguous(), out=TG_t[t])
+                g = torch.tanh(gates[:, 2 * c : 3 * c], out=TG_t[t])
                 cst = torch.addcmul(f_t[t] * cst, i_t[t], g, out=CS_t[t])
                 h = torch.mul(o_t[t], torch.tanh(cst, out=TC_t[t]), out=H_t[t])
-            cache = {"sig": SIG, "g": TG, "c": CS, "tc": TC}
+            cache = {"sig": SIG, "g": TG, "cx": CSx, "tc": TC}
         else:  # gru
-            RZ, N, NH = x.new_empty(T, M, B, 2 * c), x.new_empty(T, M, B, c), x.new_empty(T, M, B, c)
-            gi_rz, gi_n = gi[..., : 2 * c].unbind(0), gi[..., 2 * c :].unbind(0)
-            RZ_t, N_t, NH_t = RZ.unbind(0), N.unbind(0), NH.unbind(0)
-            r_t, z_t = RZ[..., :c].unbind(0), RZ[..., c:].unbind(0)
+            RZ, N, NH = x.new_empty(M, 2 * c, T, B), x.new_empty(M, c, T, B), x.new_empty(M, c, T, B)
+            gi_rz, gi_n = gi[:, : 2 * c].unbind(2), gi[:, 2 * c :].unbind(2)
+            RZ_t, N_t, NH_t = RZ.unbind(2), N.unbind(2), NH.unbind(2)
+            r_t, z_t = RZ[:, :c].unbind(2), RZ[:, c:].unbind(2)
             for t in range(T):
-                gh = torch.baddbmm(bias_h, h, W_hh_T)  # (M, B, 3c): W_hr h, W_hz h, W_hn h + b_hn
-                torch.add(gi_rz[t], gh[..., : 2 * c], out=RZ_t[t]).sigmoid_()
-                nh = NH_t[t].copy_(gh[..., 2 * c :])
+                gh = torch.baddbmm(bias_h, W_hh, h)  # (M, 3c, B): W_hr h, W_hz h, W_hn h + b_hn
+                torch.sigmoid(torch.add(gi_rz[t], gh[:, : 2 * c]), out=RZ_t[t])
+                nh = NH_t[t].copy_(gh[:, 2 * c :])
                 n = torch.tanh(torch.addcmul(gi_n[t], r_t[t], nh), out=N_t[t])
                 h = torch.addcmul(n, z_t[t], h - n, out=H_t[t])  # (1 - z) n + z h
             cache = {"rz": RZ, "n": N, "nh": NH}
-        hs.append(H)
+        hs.append(Hx)
         if keep == "cache":
             extra.append(cache)
         elif keep == "states" and cell == "lstm":
-            extra.append(cache["c"])
-        inputs.append(H)
+            extra.append(cache["cx"][:, :, 1:])
+        inputs.append(Hx[:, :, 1:])
     return inputs, hs, extra
 
 
-def _model_major(seq: torch.Tensor) -> torch.Tensor:
-    """(T, M, B, k) -> (M, T * B, k), a copy."""
-    T, M, B, k = seq.shape
-    return seq.transpose(0, 1).reshape(M, T * B, k)
-
-
-def _time_major(seq: torch.Tensor, T: int) -> torch.Tensor:
-    """(M, T * B, k) -> (T, M, B, k), a copy."""
-    M, K, k = seq.shape
-    return seq.view(M, T, K // T, k).transpose(0, 1).contiguous()
-
-
-def _shifted(seq: torch.Tensor) -> torch.Tensor:
-    """The state entering each step: zeros, then seq[:-1]. (T, M, B, c)."""
-    return torch.cat([seq.new_zeros(1, *seq.shape[1:]), seq[:-1]])
-
-
-def _local_factors(cell, units, H, cache):
-    """Per-step derivative factors of one layer, computed for all steps at once.
+def _local_factors(cell, units, Hx, cache):
+    """Per-step derivative factors of one layer, computed for all steps at once: (M, ., T, B).
 
     RNN:  d a = dh * (1 - h^2)
     LSTM: dc = dc' + dh * o (1 - tanh(c)^2);  d[i, f, g, o] = [dc, dc, dc, dh] * fac
-    GRU:  d gh = [dh, dh, dh] * fac_h;  dh_prev = d gh @ W_hh + dh * z
+    GRU:  d gh = [dh, dh, dh] * fac;  dh_prev = d gh @ W_hh + dh * z
     """
     c = units
+    H = Hx[:, :, 1:]
     if cell == "rnn":
         return {"fac": 1 - H * H}
     if cell == "lstm":
-        sig, g, cs, tc = cache["sig"], cache["g"], cache["c"], cache["tc"]
-        i, f, o = sig[..., :c], sig[..., c : 2 * c], sig[..., 3 * c :]
+        sig, g, cx, tc = cache["sig"], cache["g"], cache["cx"], cache["tc"]
+        i, f, o = sig[:, :c], sig[:, c : 2 * c], sig[:, 3 * c :]
         dsig = sig * (1 - sig)
-        fac = torch.cat([g * dsig[..., :c], _shifted(cs) * dsig[..., c : 2 * c],
-                         i * (1 - g * g), tc * dsig[..., 3 * c :]], dim=-1)  # (T, M, B, 4c)
+        fac = torch.cat([g * dsig[:, :c], cx[:, :, :-1] * dsig[:, c : 2 * c],
+                         i * (1 - g * g), tc * dsig[:, 3 * c :]], dim=1)  # (M, 4c, T, B)
         return {"fac": fac, "dc": o * (1 - tc * tc), "f": f}
     rz, n, nh = cache["rz"], cache["n"], cache["nh"]
-    r, z = rz[..., :c], rz[..., c:]
+    r, z = rz[:, :c], rz[:, c:]
     drz = rz * (1 - rz)
     dn = (1 - z) * (1 - n * n)  # d h / d (pre-activation of n)
-    fac_h = torch.cat([dn * nh * drz[..., :c], (_shifted(H) - n) * drz[..., c:], dn * r], dim=-1)
-    return {"fac": fac_h, "dn": dn, "z": z}
+    fac = torch.cat([dn * nh * drz[:, :c], (Hx[:, :, :-1] - n) * drz[:, c:], dn * r], dim=1)
+    return {"fac": fac, "dn": dn, "z": z}
 
 
 def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
-    # Time-major layout (T, M, B, ...): per-step slices are contiguous.
+    # Feature-major layout (M, features, T, B), see _forward.
     M, B, T = x.shape
     c = units
-    last = (lengths - 1).unsqueeze(-1)  # (M, B, 1)
-    steps = torch.arange(T, device=x.device).view(T, 1, 1, 1)
-    is_last = (steps == last.unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
+    last = (lengths - 1).view(M, 1, 1, B)
+    steps = torch.arange(T, device=x.device).view(1, 1, T, 1)
+    is_last = (steps == last).to(x.dtype)  # (M, 1, T, B)
     inputs, hs, saved = _forward(cell, layers, units, P, x, keep="cache")
 
-    out = hs[-1].sum(-1).gather(0, last.permute(2, 0, 1)).squeeze(0)  # (M, B): each sequence's last step
+    top = hs[-1][:, :, 1:]  # (M, c, T, B)
+    out = top.gather(2, last.expand(M, c, 1, B)).sum(1).view(M, B)  # each sequence's last step
     err = out - targets
     loss = err.abs().mean(-1)  # (M,)
-    # d loss / d h of the top layer, from the readout: (T, M, B, 1), broadcast over units
-    d_h_in = is_last * (torch.sign(err) / B).unsqueeze(-1)
+    # d loss / d h of the top layer, from the readout: (M, 1, T, B), broadcast over units
+    d_h_in = is_last * (torch.sign(err) / B).view(M, 1, 1, B)
 
     keep = None
     if tbptt_k is not None:  # the state entering step last-k+1 is cut from the graph
-        keep = 1 - (steps == (last - tbptt_k + 1).unsqueeze(0)).to(x.dtype)  # (T, M, B, 1)
+        keep = (1 - (steps == last - tbptt_k + 1).to(x.dtype)).unbind(2)  # per step (M, 1, B)
     grads = {}
     for j in reversed(range(layers)):
         # ---- backward through time of layer j; d_h_in: gradient reaching h_t from outside the recurrence
-        W_hh = P[f"weight_hh_l{j}"]  # (M, G*c, c)
+        W_hh_T = P[f"weight_hh_l{j}"].transpose(1, 2)  # (M, c, G*c), a view (a transposed operand)
         F = _local_factors(cell, c, hs[j], saved[j])
-        G = F["fac"].shape[-1]
-        d_gh = x.new_empty(T, M, B, G)  # gradient of the recurrent pre-activations
-        dh_all = x.new_empty(T, M, B, c) if cell == "gru" else None
+        G = F["fac"].shape[1]
+        d_gh = x.new_empty(M, G, T, B)  # gradient of the recurrent pre-activations
+        dh_all = x.new_empty(M, c, T, B) if cell == "gru" else None
         dh_carry = dc_carry = None  # gradient reaching h_t (and c_t) from step t + 1
-        fac, d_in, out = F["fac"].unbind(0), d_h_in.unbind(0), d_gh.unbind(0)
+        fac, d_in, out = F["fac"].unbind(2), d_h_in.unbind(2), d_gh.unbind(2)
         if cell == "rnn":  # da = (dh_carry + d_in) * fac: one fused kernel per step
-            d_in = (d_h_in * F["fac"]).unbind(0)
-        elif cell == "lstm":  # gate blocks as (.., 4, c) views: i, f, g take dc, o takes dh
-            fac4, out4 = F["fac"].view(T, M, B, 4, c), d_gh.view(T, M, B, 4, c)
-            fac_ifg, fac_o = fac4[:, :, :, :3].unbind(0), fac4[:, :, :, 3].unbind(0)
-            out_ifg, out_o = out4[:, :, :, :3].unbind(0), out4[:, :, :, 3].unbind(0)
-            dc_fac, f_t = F["dc"].unbind(0), F["f"].unbind(0)
+            d_in = (d_h_in * F["fac"]).unbind(2)
+        elif cell == "lstm":  # gate blocks as (M, 4, c, B) views: i, f, g take dc, o takes dh
+            fac4, out4 = F["fac"].view(M, 4, c, T, B), d_gh.view(M, 4, c, T, B)
+            fac_ifg, fac_o = fac4[:, :3].unbind(3), fac4[:, 3].unbind(2)
+            out_ifg, out_o = out4[:, :3].unbind(3), out4[:, 3].unbind(2)
+            dc_fac, f_t = F["dc"].unbind(2), F["f"].unbind(2)
         else:
-            fac3, out3 = F["fac"].view(T, M, B, 3, c).unbind(0), d_gh.view(T, M, B, 3, c).unbind(0)
-            dh_t, z_t = dh_all.unbind(0), F["z"].unbind(0)
+            fac3, out3 = F["fac"].view(M, 3, c, T, B).unbind(3), d_gh.view(M, 3, c, T, B).unbind(3)
+            dh_t, z_t = dh_all.unbind(2), F["z"].unbind(2)
         for t in reversed(range(T)):
             if cell == "rnn":
                 da = out[t].copy_(d_in[t]) if dh_carry is None else torch.addcmul(
                     d_in[t], dh_carry, fac[t], out=out[t])
                 if t == 0:
                     break
-                dh_carry = torch.bmm(da, W_hh)  # (M, B, c)
+                dh_carry = torch.bmm(W_hh_T, da)  # (M, c, B)
                 if keep is not None:
                     dh_carry = dh_carry * keep[t]
                 continue
-            dh = d_in[t] if dh_carry is None else dh_carry + d_in[t]  # (M, B, c) or (M, B, 1)
+            dh = d_in[t] if dh_carry is None else dh_carry + d_in[t]  # (M, c, B) or (M, 1, B)
             if cell == "lstm":
-                dh = dh.expand(M, B, c)
+                dh = dh.expand(M, c, B)
                 dc = dh * dc_fac[t] if dc_carry is None else torch.addcmul(dc_carry, dh, dc_fac[t])
-                torch.mul(fac_ifg[t], dc.unsqueeze(2), out=out_ifg[t])
+                torch.mul(fac_ifg[t], dc.unsqueeze(1), out=out_ifg[t])
                 torch.mul(fac_o[t], dh, out=out_o[t])
                 dc_carry = dc * f_t[t]
             else:
-                dh = dh_t[t].copy_(dh.expand(M, B, c))
-                torch.mul(fac3[t], dh.unsqueeze(2), out=out3[t])
+                dh = dh_t[t].copy_(dh.expand(M, c, B))
+                torch.mul(fac3[t], dh.unsqueeze(1), out=out3[t])
             da = out[t]
             if t == 0:
                 break
             if cell == "gru":
-                dh_carry = torch.baddbmm(dh * z_t[t], da, W_hh)
+                dh_carry = torch.baddbmm(dh * z_t[t], W_hh_T, da)
             else:
-                dh_carry = torch.bmm(da, W_hh)  # (M, B, c)
+                dh_carry = torch.bmm(W_hh_T, da)  # (M, c, B)
             if keep is not None:
                 dh_carry = dh_carry * keep[t]
                 if cell == "lstm":
                     dc_carry = dc_carry * keep[t]
         if cell == "gru":  # the input side's n gradient lacks the factor r
-            d_gi = torch.cat([d_gh[..., : 2 * c], dh_all * F["dn"]], dim=-1)
+            d_gi = torch.cat([d_gh[:, : 2 * c], dh_all * F["dn"]], dim=1)
         else:
             d_gi = d_gh
-        # ---- parameter gradients: one batched product over all steps and sequences,
-        # model-major with the contraction axis (T * B) in the middle (MKL's fast case here)
-        gh_m = _model_major(d_gh)  # (M, T * B, G*c)
-        gi_m = gh_m if d_gi is d_gh else _model_major(d_gi)
-        h_prev = _model_major(_shifted(hs[j]))  # (M, T * B, c)
-        inp = _model_major(inputs[j])
-        grads[f"weight_hh_l{j}"] = torch.bmm(h_prev.transpose(1, 2), gh_m).transpose(1, 2)
-        grads[f"weight_ih_l{j}"] = torch.bmm(inp.transpose(1, 2), gi_m).transpose(1, 2)
-        grads[f"bias_ih_l{j}"] = gi_m.sum(1)
-        grads[f"bias_hh_l{j}"] = gh_m.sum(1) if cell == "gru" else grads[f"bias_ih_l{j}"]
+        # ---- parameter gradients: one batched product over all steps and sequences
+        gh_k = d_gh.view(M, G, T * B)
+        gi_k = gh_k if d_gi is d_gh else d_gi.view(M, G, T * B)
+        h_prev = hs[j][:, :, :-1].reshape(M, c, T * B)  # a view: the state entering each step
+        inp = inputs[j].reshape(M, -1, T * B)
+        grads[f"weight_hh_l{j}"] = torch.bmm(gh_k, h_prev.transpose(1, 2))
+        grads[f"weight_ih_l{j}"] = torch.bmm(gi_k, inp.transpose(1, 2))
+        grads[f"bias_ih_l{j}"] = gi_k.sum(-1)
+        grads[f"bias_hh_l{j}"] = gh_k.sum(-1) if cell == "gru" else grads[f"bias_ih_l{j}"]
         if j > 0:
-            d_h_in = _time_major(torch.bmm(gi_m, P[f"weight_ih_l{j}"]), T)  # (T, M, B, c)
+            d_h_in = torch.bmm(P[f"weight_ih_l{j}"].transpose(1, 2), gi_k).view(M, c, T, B)
     return loss, grads
 
 

@@ -211,7 +211,6 @@ def test_probe_states_do_not_depend_on_companions(cell):
         assert a.shape == (3, 300, 6) and np.array_equal(a[1], b[0])
     # the states are the ones at each sequence's own last step
     lengths, _, _ = windows[1]
-    with torch.no_grad():
-        _, (h_last, _) = model.run(torch.from_numpy(x).expand(3, -1, -1).contiguous(),
-                                   torch.from_numpy(lengths).expand(3, -1).contiguous(), states="last")
+    _, (h_last, _) = model.infer(torch.from_numpy(x).expand(3, -1, -1).contiguous(),
+                                 torch.from_numpy(lengths).expand(3, -1).contiguous(), states="last")
     np.testing.assert_array_equal(mem._window_states(model, x, windows)[1], torch.cat(h_last, -1).numpy())
