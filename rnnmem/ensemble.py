@@ -18,6 +18,11 @@ Gate equations follow torch.nn (gate order and two bias vectors per layer):
 The network output is the sum over the top layer's units at each sequence's own last
 step (the memorization study's readout). Shapes: M models, B sequences, T steps,
 c units, G gates (1 RNN, 4 LSTM, 3 GRU).
+
+Two code paths compute the same function: `Ensemble.run` with autograd, step by step in
+torch.nn's own layout (the reference, and truncated BPTT through autograd), and the
+training/inference path `_forward` + `_bptt`: layer by layer, feature-major, with the
+backward pass written out (checked against autograd to 1e-12 in float64).
 """
 
 from __future__ import annotations
@@ -28,16 +33,18 @@ import torch
 from torch import nn
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-# torch's CPU kernels run the last (numel mod 16 or 32) elements of an elementwise op on a
-# scalar path that rounds sigmoid and tanh differently from the vector path; tensors whose
-# size is a multiple of VECTOR_ALIGN have no such tail, so an element's bits do not depend
-# on how many models or sequences share the tensor.
+# torch's CPU kernels run the last (length mod 16 or 32) elements of each contiguous run of
+# an elementwise op on a scalar path that rounds sigmoid and tanh differently from the
+# vector path. The engine's per-step tensors are runs of B sequences per (model, unit)
+# (see _forward), so with B a multiple of VECTOR_ALIGN there is no such tail, and in any
+# case an element's path depends on its place within its own run, never on how many models
+# share the job. Inference pads B to a multiple of VECTOR_ALIGN.
 VECTOR_ALIGN = 32
 PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torch.Tensor:
-    """x @ weight_t + bias, batched over models (baddbmm is several times slower here)."""
+    """x @ weight_t + bias, batched over models (the autograd reference path)."""
     return torch.matmul(x, weight_t) + bias
 
 
