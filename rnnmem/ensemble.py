@@ -235,7 +235,7 @@ class Ensemble(nn.Module):
         _, hs, cs = _forward(self.cell, self.layers, self.units, P, x,
                              keep="none" if states == "none" else "states")
         hs = [h[:, :, 1:] for h in hs]  # (M, c, T, B) each, as cs
-        M, c, T, B = hs[0].shape
+        M, c, _, B = hs[0].shape
         idx = (lengths - 1).view(M, 1, 1, B).expand(M, c, 1, B)
         out = hs[-1].gather(2, idx).sum(1).view(M, B)  # each sequence's last step
         if states == "all":  # (M, B, T, c)
