@@ -465,23 +465,18 @@ def _bptt(cell, layers, units, P, x, lengths, targets, tbptt_k):
             if cell == "rnn":
                 da = out[t].copy_(d_in[t]) if dh_carry is None else torch.addcmul(
                     d_in[t], dh_carry, fac[t], out=out[t])
-                if t == 0:
-                    break
-                dh_carry = torch.bmm(W_hh_T, da)  # (M, c, B)
-                if keep is not None:
-                    dh_carry = dh_carry * keep[t]
-                continue
-            dh = d_in[t] if dh_carry is None else dh_carry + d_in[t]  # (M, c, B) or (M, 1, B)
-            if cell == "lstm":
-                dh = dh.expand(M, c, B)
-                dc = dh * dc_fac[t] if dc_carry is None else torch.addcmul(dc_carry, dh, dc_fac[t])
-                torch.mul(fac_ifg[t], dc.unsqueeze(1), out=out_ifg[t])
-                torch.mul(fac_o[t], dh, out=out_o[t])
-                dc_carry = dc * f_t[t]
             else:
-                dh = dh_t[t].copy_(dh.expand(M, c, B))
-                torch.mul(fac3[t], dh.unsqueeze(1), out=out3[t])
-            da = out[t]
+                dh = d_in[t] if dh_carry is None else dh_carry + d_in[t]  # (M, c, B) or (M, 1, B)
+                if cell == "lstm":
+                    dh = dh.expand(M, c, B)
+                    dc = dh * dc_fac[t] if dc_carry is None else torch.addcmul(dc_carry, dh, dc_fac[t])
+                    torch.mul(fac_ifg[t], dc.unsqueeze(1), out=out_ifg[t])
+                    torch.mul(fac_o[t], dh, out=out_o[t])
+                    dc_carry = dc * f_t[t]
+                else:
+                    dh = dh_t[t].copy_(dh.expand(M, c, B))
+                    torch.mul(fac3[t], dh.unsqueeze(1), out=out3[t])
+                da = out[t]
             if t == 0:
                 break
             if cell == "gru":
