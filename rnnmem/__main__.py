@@ -22,7 +22,7 @@ COMMANDS = {
     "aggregate-memorization": "rnnmem.memorization:aggregate_main",
     "figures-memorization": "rnnmem.memorization_figures:figures_main",
     "claims-memorization": "rnnmem.memorization_claims:claims_main",
-    "claims-summary": "rnnmem.claims:summary_main",
+    "claims-summary": "rnnmem.core.claims:summary_main",
     "bench": "rnnmem.bench:main",
     "simulate-forgetting": "rnnmem.forgetting:simulate_main",
     "aggregate-forgetting": "rnnmem.forgetting_report:aggregate_main",

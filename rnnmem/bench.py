@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from rnnmem.device import configure_torch
+from rnnmem.core.device import configure_torch
 from rnnmem.memorization import TrainJob, _epoch_batches, _streams, train
 
 TORCH_MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}

@@ -13,7 +13,7 @@ Layout of this module:
   * the `simulate-forgetting` command (one job = all runs of one (cell, n_in, units)).
 
 Randomness: every run's key (experiment, cell, n_in, units, run) hashes to a numpy
-SeedSequence (rnnmem.seeds); its four spawned children feed four PCG64 Generators
+SeedSequence (rnnmem.core.seeds); its four spawned children feed four PCG64 Generators
 (`np.random.default_rng(child)`): weights, P_A, P_B, S, in that order.
 """
 
@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from rnnmem.device import configure_torch, device_label, device_record, select_device
-from rnnmem.io import save_arrays, write_json
-from rnnmem.seeds import seed_sequence
+from rnnmem.core.device import configure_torch, device_label, device_record, select_device
+from rnnmem.core.io import save_arrays, write_json
+from rnnmem.core.seeds import seed_sequence
 
 CELLS = ("LSTM", "GRU")
 GATES = {"LSTM": 4, "GRU": 3}  # blocks stacked in weight_ih / weight_hh
@@ -114,7 +114,7 @@ def run_streams(experiment, cell: str, n_in: int, units: int, run: int):
 def seed_record(seq: np.random.SeedSequence) -> dict:
     """Enough to rebuild every stream: the entropy and the children's spawn keys."""
     entropy = seq.entropy
-    if not isinstance(entropy, int):  # rnnmem.seeds passes four 32-bit words
+    if not isinstance(entropy, int):  # rnnmem.core.seeds passes four 32-bit words
         entropy = sum(int(w) << (32 * i) for i, w in enumerate(entropy))
     return {
         "seed_entropy": f"{entropy:032x}",

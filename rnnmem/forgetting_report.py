@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import Normalize, SymLogNorm  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from rnnmem.claims import (  # noqa: E402
+from rnnmem.core.claims import (  # noqa: E402
     FAILS,
     HOLDS,
     INCONCLUSIVE,
@@ -37,10 +37,10 @@ from rnnmem.claims import (  # noqa: E402
     Claim,
     write_claims,
 )
-from rnnmem.io import load_arrays, read_csv, save_arrays, write_csv  # noqa: E402
-from rnnmem.plotting import save_figure  # noqa: E402
-from rnnmem.provenance import provenance  # noqa: E402
-from rnnmem.seeds import seed_sequence  # noqa: E402
+from rnnmem.core.io import load_arrays, read_csv, save_arrays, write_csv  # noqa: E402
+from rnnmem.core.plotting import save_figure  # noqa: E402
+from rnnmem.core.provenance import provenance  # noqa: E402
+from rnnmem.core.seeds import seed_sequence  # noqa: E402
 
 CELL_ORDER = ("LSTM", "GRU")
 CELL_KEYS = ["variant", "cell", "n_in", "units"]

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from rnnmem import memory_capacity as mc
-from rnnmem.device import configure_torch, device_label, device_record, select_device
+from rnnmem.core.device import configure_torch, device_label, device_record, select_device
 from rnnmem.ensemble import (
     VECTOR_ALIGN,
     Ensemble,
@@ -30,9 +30,9 @@ from rnnmem.ensemble import (
     param_names,
     sgd_apply,
 )
-from rnnmem.io import load_arrays, read_csv, save_arrays, write_csv, write_json
-from rnnmem.provenance import provenance
-from rnnmem.seeds import mt19937, seed_sequence, torch_seed
+from rnnmem.core.io import load_arrays, read_csv, save_arrays, write_csv, write_json
+from rnnmem.core.provenance import provenance
+from rnnmem.core.seeds import mt19937, seed_sequence, torch_seed
 
 # Fixed-guess level: E|U - 0.5| for U ~ Uniform[0, 1], the loss of "no information".
 FIXED_GUESS_LOSS = 0.25

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from rnnmem.claims import (
+from rnnmem.core.claims import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
@@ -21,7 +21,7 @@ from rnnmem.claims import (
     verdict_from,
     write_claims,
 )
-from rnnmem.io import write_csv
+from rnnmem.core.io import write_csv
 from rnnmem.memorization_tables import (
     CURVE_EPOCHS,
     HIST_WIDTH,
@@ -40,7 +40,7 @@ from rnnmem.memorization_tables import (
     memory_distance,
     two_modes,
 )
-from rnnmem.provenance import provenance
+from rnnmem.core.provenance import provenance
 
 # ---------------------------------------------------------------------------------------
 # Constants of the spec (§8, §9). Named so every rule below reads like the spec.

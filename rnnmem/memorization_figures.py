@@ -37,7 +37,7 @@ from rnnmem.memorization_tables import (  # noqa: E402
     load_tables,
     two_modes,
 )
-from rnnmem.plotting import save_figure  # noqa: E402
+from rnnmem.core.plotting import save_figure  # noqa: E402
 
 FIXED_GUESS = 0.25  # E|U - 0.5| for U ~ Uniform[0, 1]: the loss of the best constant guess
 

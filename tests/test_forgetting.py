@@ -14,7 +14,7 @@ import torch
 
 from rnnmem import forgetting as fg
 from rnnmem import forgetting_report as fr
-from rnnmem.io import load_arrays
+from rnnmem.core.io import load_arrays
 
 
 @pytest.fixture(autouse=True)

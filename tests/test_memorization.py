@@ -15,7 +15,7 @@ import torch
 
 from rnnmem import memorization as mem
 from rnnmem.ensemble import Ensemble
-from rnnmem.io import load_arrays, save_arrays
+from rnnmem.core.io import load_arrays, save_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ import pytest
 from rnnmem import memorization_claims as mem_claims
 from rnnmem import memorization_figures as mem_figures
 from rnnmem import memorization_tables as mem_tables
-from rnnmem.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY
+from rnnmem.core.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY
 
 # ---------------------------------------------------------------------------------------
 # Synthetic data

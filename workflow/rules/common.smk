@@ -30,7 +30,7 @@ def code_version(*modules):
 
 
 # Modules every rule depends on (I/O, seeds, provenance, device choice).
-CORE_MODULES = ("io", "seeds", "provenance", "device")
+CORE_MODULES = ("core/io", "core/seeds", "core/provenance", "core/device")
 
 
 # ------------------------------------------------------------------ memorization

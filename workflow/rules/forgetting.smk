@@ -19,10 +19,10 @@ FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
 FORGET_SIM_CODE = code_version("forgetting", *CORE_MODULES)
 # Tables and claims do not draw: a styling edit (plotting.py) reruns only the figures.
 FORGET_TABLES_CODE = code_version(
-    "forgetting", "forgetting_report", "claims", *CORE_MODULES
+    "forgetting", "forgetting_report", "core/claims", *CORE_MODULES
 )
 FORGET_FIGURES_CODE = code_version(
-    "forgetting", "forgetting_report", "plotting", *CORE_MODULES
+    "forgetting", "forgetting_report", "core/plotting", *CORE_MODULES
 )
 
 

@@ -5,10 +5,10 @@
 TRAIN_CODE = code_version("ensemble", "memorization", *CORE_MODULES)
 PROBE_CODE = code_version("ensemble", "memorization", "memory_capacity", *CORE_MODULES)
 FIGURES_CODE = code_version(
-    "memorization_tables", "memorization_figures", "plotting", *CORE_MODULES
+    "memorization_tables", "memorization_figures", "core/plotting", *CORE_MODULES
 )
 CLAIMS_CODE = code_version(
-    "memorization_tables", "memorization_claims", "claims", *CORE_MODULES
+    "memorization_tables", "memorization_claims", "core/claims", *CORE_MODULES
 )
 
 

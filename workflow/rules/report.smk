@@ -19,7 +19,7 @@ rule claims_summary:
     params:
         studies=list(claims_files().keys()),
         tier=TIER,
-        code=code_version("claims", *CORE_MODULES),
+        code=code_version("core/claims", *CORE_MODULES),
     shell:
         "python -m rnnmem claims-summary --claims {input.claims} --studies {params.studies} "
         "--tier {params.tier} --csv {output.csv} --md {output.md} > {log} 2>&1"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from rnnmem.io import write_csv, write_text
+from rnnmem.core.io import write_csv, write_text
 
 HOLDS, PARTLY, FAILS, INCONCLUSIVE = "holds", "partly", "fails", "inconclusive"
 VERDICTS = (HOLDS, PARTLY, FAILS, INCONCLUSIVE)
@@ -86,7 +86,7 @@ def summary_main(argv) -> int:
     """`rnnmem claims-summary`: every study's claims in one table and one page."""
     import argparse
 
-    from rnnmem.io import read_csv
+    from rnnmem.core.io import read_csv
 
     parser = argparse.ArgumentParser(prog="rnnmem claims-summary")
     parser.add_argument("--claims", nargs="+", required=True, help="claims.csv of each study")

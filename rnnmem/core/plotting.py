@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnnmem.io import atomic_path  # noqa: E402
+from rnnmem.core.io import atomic_path  # noqa: E402
 
 # No creation dates, producer strings or random ids in the files.
 _PNG_METADATA = {"Software": None}
