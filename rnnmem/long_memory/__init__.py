@@ -1,0 +1,1 @@
+"""The long-memory study (spec/long-memory.md): MRNN/MLSTM and baselines on long-memory series."""
