@@ -35,6 +35,7 @@ from rnnmem.core.claims import (  # noqa: E402
     INCONCLUSIVE,
     PARTLY,
     Claim,
+    verdict_from,
     write_claims,
 )
 from rnnmem.core.io import load_arrays, read_csv, save_arrays, write_csv  # noqa: E402
@@ -449,7 +450,7 @@ def claims_for_metric(runs, metric, args) -> list[Claim]:
             small = abs(numbers["b_in"]) < args.g2_ratio * abs(numbers["b_u"])
             numbers.update(b_in_ci_contains_0=contains_zero, abs_b_in_below_ratio_abs_b_u=small)
             rule = (f"{fit_rule}. Holds if the interval of b_in contains 0, or |b_in| < {args.g2_ratio} |b_u|.")
-            out.append(Claim(f"{inputs_claim}/{metric}", statement, rule, verdict_of(contains_zero or small),
+            out.append(Claim(f"{inputs_claim}/{metric}", statement, rule, verdict_from(contains_zero or small),
                              numbers, censor_note(numbers)))
 
     if fits.get("LSTM") is not None and fits.get("GRU") is not None:
@@ -467,10 +468,6 @@ def claims_for_metric(runs, metric, args) -> list[Claim]:
             {"cells": len(means), "lstm_longer": longer, "lstm_shorter": shorter, "ties": len(means) - longer - shorter},
         ))
     return out
-
-
-def verdict_of(ok: bool) -> str:
-    return HOLDS if ok else FAILS
 
 
 def claims_main(argv=None) -> int:

@@ -18,7 +18,12 @@ from rnnmem.core.claims import (
     INCONCLUSIVE,
     PARTLY,
     Claim,
+    capped,
+    not_run,
+    num,
+    parts_numbers,
     verdict_from,
+    verdict_from_parts,
     write_claims,
 )
 from rnnmem.core.io import write_csv
@@ -58,61 +63,6 @@ MC_SLACK = 0.05  # MC <= N + 0.05: Jaeger's bound plus estimation slack (§9.3)
 # readout with corr^2 of about 0.95 (error variance ~ 2 * 0.05^2 against Var(U) = 1/12);
 # 0.9 leaves room for the threshold and estimation noise.
 MEMORISED_CORR2 = 0.9
-
-
-# ---------------------------------------------------------------------------------------
-# Claim helpers
-# ---------------------------------------------------------------------------------------
-def num(value, digits: int = 4):
-    """A number for the claims table: rounded, NaN -> None, inf -> 'never'."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    value = float(value)
-    if np.isnan(value):
-        return None
-    if np.isinf(value):
-        return "never"
-    return round(value, digits)
-
-
-def capped(items: list, limit: int = 25) -> list:
-    """Long lists in the claims table stay readable: the first `limit`, then a count."""
-    items = list(items)
-    return items if len(items) <= limit else items[:limit] + [f"... (+{len(items) - limit} more)"]
-
-
-def verdict_from_parts(parts: dict) -> str:
-    """One part: holds / fails / inconclusive (None). Several parts: any untestable part ->
-    inconclusive; all hold -> holds; none hold -> fails; otherwise partly."""
-    values = list(parts.values())
-    if len(values) == 1:
-        return verdict_from(values[0])
-    if not values or any(v is None for v in values):
-        return INCONCLUSIVE
-    if all(values):
-        return HOLDS
-    return FAILS if not any(values) else PARTLY
-
-
-def parts_numbers(parts: dict) -> dict:
-    return {
-        f"part_{k}": ("untestable" if v is None else ("holds" if v else "fails"))
-        for k, v in parts.items()
-    }
-
-
-def not_run(claim_id, statement, rule, what) -> Claim:
-    """The claim's experiment is absent from this tier (disabled or not aggregated)."""
-    return Claim(
-        claim_id,
-        statement,
-        rule,
-        INCONCLUSIVE,
-        {},
-        f"Not in this tier's results: {what}. Nothing to test.",
-    )
 
 
 def _config(t: Tables, experiment: str, cell: str | None = None) -> pd.DataFrame:

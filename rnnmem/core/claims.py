@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from rnnmem.core.io import write_csv, write_text
@@ -36,6 +37,58 @@ def verdict_from(ok: bool | None) -> str:
     if ok is None:
         return INCONCLUSIVE
     return HOLDS if ok else FAILS
+
+
+def num(value, digits: int = 4):
+    """A number for the claims table: rounded, NaN -> None, inf -> 'never'."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    value = float(value)
+    if np.isnan(value):
+        return None
+    if np.isinf(value):
+        return "never"
+    return round(value, digits)
+
+
+def capped(items: list, limit: int = 25) -> list:
+    """Long lists in the claims table stay readable: the first `limit`, then a count."""
+    items = list(items)
+    return items if len(items) <= limit else items[:limit] + [f"... (+{len(items) - limit} more)"]
+
+
+def verdict_from_parts(parts: dict) -> str:
+    """One part: holds / fails / inconclusive (None). Several parts: any untestable part ->
+    inconclusive; all hold -> holds; none hold -> fails; otherwise partly."""
+    values = list(parts.values())
+    if len(values) == 1:
+        return verdict_from(values[0])
+    if not values or any(v is None for v in values):
+        return INCONCLUSIVE
+    if all(values):
+        return HOLDS
+    return FAILS if not any(values) else PARTLY
+
+
+def parts_numbers(parts: dict) -> dict:
+    return {
+        f"part_{k}": ("untestable" if v is None else ("holds" if v else "fails"))
+        for k, v in parts.items()
+    }
+
+
+def not_run(claim_id, statement, rule, what) -> Claim:
+    """The claim's experiment is absent from this tier (disabled or not aggregated)."""
+    return Claim(
+        claim_id,
+        statement,
+        rule,
+        INCONCLUSIVE,
+        {},
+        f"Not in this tier's results: {what}. Nothing to test.",
+    )
 
 
 def _fmt(value) -> str:

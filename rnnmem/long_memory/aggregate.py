@@ -1,0 +1,352 @@
+"""Per-seed result files of the long-memory study -> tidy tables (spec 6.4, 6.5, 8-10).
+
+One .npz per (dataset, split, model, K, H, seed), as written by the training jobs (contract:
+arrays test_pred, test_true, train_loss, val_loss, param_*; meta with the metrics). Here:
+
+* `load_runs`: one row per (experiment, seed file). Experiments are views of the jobs, and a
+  job can sit in several (Experiment 3 reuses Experiment 1's K = 100 jobs), so a file can
+  give several rows, one per experiment it belongs to.
+* `learning_curves`: per job and epoch, median and quartiles over seeds of the train and
+  validation loss; a seed that stopped early drops out of the later epochs (n_seeds says
+  how many remain).
+* `summary_table` / `markdown_table`: mean, sd (ddof = 0, spec A7) and min over seeds of
+  RMSE, MAE, MAPE ("Table 2" = mean +- sd, "Table 3" = min); DJI shown x100 in Markdown only.
+* `ttests`: spec 6.5, augmented model vs vanilla counterpart, and every model vs the best
+  baseline: Welch t (two-sided p, one-sided p for H1 mean(model) < mean(baseline)) and the
+  pooled-variance t.
+* `best_seed_predictions`: the test segment of the best seed (lowest test RMSE) of each model.
+
+Statistics use the seeds whose metric is finite; seeds flagged diverged are counted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rnnmem.core.io import load_arrays
+
+MODEL_ORDER = ("rnn", "rnn2", "rwa", "mist", "mrnnf", "mrnn", "lstm", "mlstmf", "mlstm")
+MODEL_LABEL = {
+    "rnn": "RNN",
+    "rnn2": "RNN2",
+    "rwa": "RWA",
+    "mist": "MIST",
+    "mrnnf": "MRNNF",
+    "mrnn": "MRNN",
+    "lstm": "LSTM",
+    "mlstmf": "MLSTMF",
+    "mlstm": "MLSTM",
+}
+DATASET_ORDER = ("arfima", "DJI", "traffic", "tree7", "rnn_generated")
+LONG_MEMORY_DATASETS = ("arfima", "DJI", "traffic", "tree7")  # Experiments 1 and 3
+GENERATED_DATASET = "rnn_generated"  # Experiment 2
+SWEEP_MODELS = ("mrnnf", "mrnn", "mlstmf", "mlstm")  # Experiment 3
+SWEEP_K = (25, 50, 75, 100)
+MAIN_K, MAIN_H = 100, 1
+BASELINES = ("rnn", "lstm", "rnn2", "rwa", "mist")
+VANILLA_PAIRS = (("mrnnf", "rnn"), ("mrnn", "rnn"), ("mlstmf", "lstm"), ("mlstm", "lstm"))
+SCALED_X100 = ("DJI",)  # the paper's table shows DJI errors x100 (spec 6.4)
+METRICS = ("rmse", "mae", "mape")
+JOB_KEYS = ["dataset", "split", "model", "K", "H"]
+GROUP_KEYS = ["experiment"] + JOB_KEYS
+RUN_COLUMNS = GROUP_KEYS + ["seed", *METRICS, "best_epoch", "stop_epoch", "epochs_run"]
+RUN_COLUMNS += ["diverged", "snapshot_rule"]
+REQUIRED_META = ("dataset", "split", "model", "K", "H", "seed", *METRICS, "best_epoch")
+REQUIRED_META += ("stop_epoch", "epochs_run", "diverged", "snapshot_rule", "tier")
+
+
+def rank(order, value) -> tuple:
+    """Sort key: known values in the spec's order, unknown ones after them, alphabetically."""
+    return (order.index(value), "") if value in order else (len(order), str(value))
+
+
+def sort_table(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
+    """Rows in the spec's order: experiment, dataset, split, model, K, H, then `extra`."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = [k for k in GROUP_KEYS + list(extra) if k in frame.columns]
+    order = {"dataset": DATASET_ORDER, "model": MODEL_ORDER, "split": ("paper", "code")}
+    return frame.sort_values(
+        keys, key=lambda col: col.map(lambda v: rank(order[col.name], v))
+        if col.name in order else col, kind="stable",
+    ).reset_index(drop=True)  # fmt: skip
+
+
+def experiment_views(meta: dict, k_main: int = MAIN_K, h_main: int = MAIN_H, k_sweep=SWEEP_K):
+    """The experiments a job belongs to (contract: experiments are views of the jobs)."""
+    dataset, model, K, H = meta["dataset"], meta["model"], int(meta["K"]), int(meta["H"])
+    views = []
+    if H != h_main:
+        return views  # larger-H runs are sensitivity runs outside the three experiments
+    if dataset in LONG_MEMORY_DATASETS and K == k_main:
+        views.append("exp1")
+    if dataset == GENERATED_DATASET and model != "mist" and K == k_main:
+        views.append("exp2")
+    if dataset in LONG_MEMORY_DATASETS and model in SWEEP_MODELS and K in k_sweep:
+        views.append("exp3")
+    return views
+
+
+def _pairs(files, experiment_of):
+    """(experiment, path) pairs from explicit pairs, or from paths and `experiment_of(meta)`."""
+    cache = {}
+    for item in files:
+        if isinstance(item, (tuple, list)):
+            experiment, path = item
+            yield experiment, Path(path), cache.setdefault(Path(path), load_arrays(path))
+            continue
+        path = Path(item)
+        loaded = cache.setdefault(path, load_arrays(path))
+        for experiment in experiment_of(loaded[1]):
+            yield experiment, path, loaded
+
+
+def _check_meta(path, meta: dict) -> None:
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ValueError(f"{path}: meta lacks {missing}")
+
+
+def load_runs(files, experiment_of=experiment_views) -> pd.DataFrame:
+    """Runs table: one row per (experiment, per-seed file), columns RUN_COLUMNS.
+
+    `files`: (experiment, path) pairs, or paths whose experiments `experiment_of(meta)` gives
+    (a list; default: the contract's views). All files must come from one tier.
+    """
+    rows, tiers = [], set()
+    for experiment, path, (_, meta) in _pairs(files, experiment_of):
+        _check_meta(path, meta)
+        tiers.add(meta["tier"])
+        row = {k: meta[k] for k in RUN_COLUMNS if k != "experiment"}
+        rows.append({"experiment": experiment, **row})
+    if len(tiers) > 1:
+        raise ValueError(f"run files from several tiers: {sorted(tiers)}")
+    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    runs = runs.astype({"K": "int64", "H": "int64", "seed": "int64", "epochs_run": "int64"})
+    runs = runs.astype({"diverged": bool, "rmse": float, "mae": float, "mape": float})
+    # A seed that never improved or never stopped may carry null epochs.
+    runs = runs.astype({"best_epoch": "Int64", "stop_epoch": "Int64"})
+    duplicated = runs.duplicated(GROUP_KEYS + ["seed"])
+    if duplicated.any():
+        first = runs[duplicated].iloc[0][GROUP_KEYS + ["seed"]].to_dict()
+        raise ValueError(f"the same seed appears twice: {first}")
+    return sort_table(runs, extra=["seed"])
+
+
+def finite(values) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+# ---------------------------------------------------------------------------------------
+# Learning curves
+# ---------------------------------------------------------------------------------------
+def learning_curves(files) -> pd.DataFrame:
+    """Per job (dataset, split, model, K, H) and epoch: n_seeds still running, and the median
+    and quartiles (25, 75) over those seeds of train_loss and val_loss (scaled MSE).
+
+    `files`: paths or (experiment, path) pairs; a file listed in several experiments counts
+    once. Non-finite losses (a diverging seed) are left out of the quartiles (n_finite).
+    """
+    paths = sorted({Path(f[1] if isinstance(f, (tuple, list)) else f) for f in files})
+    jobs = {}
+    for path in paths:
+        arrays, meta = load_arrays(path)
+        key = tuple(meta[k] for k in JOB_KEYS)
+        seeds = jobs.setdefault(key, {})
+        if meta["seed"] in seeds:
+            raise ValueError(f"{path}: seed {meta['seed']} of job {key} appears twice")
+        seeds[meta["seed"]] = (arrays["train_loss"], arrays["val_loss"])
+    frames = []
+    for key, seeds in jobs.items():
+        epochs = max(len(t) for t, _ in seeds.values())
+        frame = pd.DataFrame({"epoch": np.arange(epochs, dtype=np.int64)})
+        for name, which in (("train", 0), ("val", 1)):
+            # [seeds, epochs], NaN after a seed's last epoch
+            loss = np.full((len(seeds), epochs), np.nan)
+            for s, pair in enumerate(seeds[k] for k in sorted(seeds)):
+                loss[s, : len(pair[which])] = pair[which]
+                if name == "train":
+                    loss[s, len(pair[which]) :] = np.inf  # marks "stopped", replaced below
+            if name == "train":
+                frame["n_seeds"] = (~np.isposinf(loss) | np.isfinite(loss)).sum(axis=0)
+                loss[:, :] = np.where(np.isposinf(loss), np.nan, loss)
+            loss[~np.isfinite(loss)] = np.nan
+            frame[f"{name}_n_finite"] = np.isfinite(loss).sum(axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs stay NaN
+                q25, q50, q75 = np.nanpercentile(loss, [25, 50, 75], axis=0)
+            frame[f"{name}_median"], frame[f"{name}_q25"], frame[f"{name}_q75"] = q50, q25, q75
+        for k, v in zip(JOB_KEYS, key):
+            frame.insert(JOB_KEYS.index(k), k, v)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=JOB_KEYS + ["epoch", "n_seeds"])
+    return sort_table(pd.concat(frames, ignore_index=True), extra=["epoch"])
+
+
+# ---------------------------------------------------------------------------------------
+# Summary tables (spec 6.4)
+# ---------------------------------------------------------------------------------------
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (experiment, dataset, split, model, K, H): n, n_diverged, n_finite (finite RMSE)
+    and mean, sd (population, ddof = 0) and min of each metric over its finite seeds."""
+    rows = []
+    for key, group in runs.groupby(GROUP_KEYS, sort=False):
+        row = dict(zip(GROUP_KEYS, key))
+        row["n"] = len(group)
+        row["n_diverged"] = int(group["diverged"].sum())
+        row["n_finite"] = len(finite(group["rmse"]))
+        for m in METRICS:
+            values = finite(group[m])
+            empty = len(values) == 0
+            row[f"{m}_mean"] = np.nan if empty else float(values.mean())
+            row[f"{m}_sd"] = np.nan if empty else float(values.std(ddof=0))
+            row[f"{m}_min"] = np.nan if empty else float(values.min())
+        rows.append(row)
+    return sort_table(pd.DataFrame(rows))
+
+
+def _g(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.4g}"
+
+
+def markdown_table(summary: pd.DataFrame, experiment: str = "exp1", title: str | None = None):
+    """Table 2 (mean +- sd) and Table 3 (min) of one experiment, one section per
+    (dataset, split), rows in the spec's model order (and K, H where they vary)."""
+    rows = summary[summary["experiment"] == experiment]
+    lines = [f"# {title or f'Test errors, {experiment}'}", ""]
+    lines += [
+        "Original units of each series. Sd over seeds with ddof = 0. MAPE is a fraction; on "
+        "series with targets near zero (DJI, arfima, traffic) a few points dominate it.",
+        "",
+    ]
+    if rows.empty:
+        return "\n".join(lines + [f"No runs of {experiment}.", ""])
+    for (dataset, split), block in rows.groupby(["dataset", "split"], sort=False):
+        scale = 100.0 if dataset in SCALED_X100 else 1.0
+        heading = f"## {dataset} (split: {split})"
+        if scale != 1.0:
+            heading += ": RMSE and MAE x100, as in the paper (MAPE unscaled)"
+        label_k = block["K"].nunique() > 1
+        label_h = block["H"].nunique() > 1
+        table2 = ["| model | RMSE | MAE | MAPE | seeds | diverged |", "|---|---|---|---|---|---|"]
+        table3 = ["| model | RMSE | MAE | MAPE |", "|---|---|---|---|"]
+        for r in block.itertuples():
+            name = MODEL_LABEL.get(r.model, r.model)
+            name += f" K={r.K}" if label_k else ""
+            name += f" H={r.H}" if label_h else ""
+            f = {m: scale if m != "mape" else 1.0 for m in METRICS}
+            cells = [
+                f"{_g(getattr(r, f'{m}_mean') * f[m])} ± {_g(getattr(r, f'{m}_sd') * f[m])}"
+                for m in METRICS
+            ]
+            table2.append(f"| {name} | {' | '.join(cells)} | {r.n} | {r.n_diverged} |")
+            mins = [_g(getattr(r, f"{m}_min") * f[m]) for m in METRICS]
+            table3.append(f"| {name} | {' | '.join(mins)} |")
+        lines += [heading, "", "Table 2 style: mean ± sd over seeds.", "", *table2, ""]
+        lines += ["Table 3 style: best seed (minimum over seeds).", "", *table3, ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Significance tests (spec 6.5)
+# ---------------------------------------------------------------------------------------
+TTEST_COLUMNS = GROUP_KEYS[:3] + ["K", "H", "comparison", "model", "baseline"]
+TTEST_COLUMNS += ["n_model", "n_baseline", "mean_model", "mean_baseline", "diff"]
+TTEST_COLUMNS += ["welch_t", "welch_p", "welch_p_less", "pooled_t", "pooled_p"]
+
+
+def compare(model_rmse, baseline_rmse) -> dict:
+    """Two-sample t-tests of model vs baseline RMSE (finite values; NaN if n < 2 in either)."""
+    a, b = finite(model_rmse), finite(baseline_rmse)
+    row = {"n_model": len(a), "n_baseline": len(b)}
+    row["mean_model"] = float(a.mean()) if len(a) else np.nan
+    row["mean_baseline"] = float(b.mean()) if len(b) else np.nan
+    row["diff"] = row["mean_model"] - row["mean_baseline"]
+    nan = {k: np.nan for k in ("welch_t", "welch_p", "welch_p_less", "pooled_t", "pooled_p")}
+    if len(a) < 2 or len(b) < 2:
+        return row | nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # zero variance in both: NaN
+        welch = stats.ttest_ind(a, b, equal_var=False)
+        less = stats.ttest_ind(a, b, equal_var=False, alternative="less")
+        pooled = stats.ttest_ind(a, b, equal_var=True)
+    return row | {
+        "welch_t": float(welch.statistic),
+        "welch_p": float(welch.pvalue),
+        "welch_p_less": float(less.pvalue),
+        "pooled_t": float(pooled.statistic),
+        "pooled_p": float(pooled.pvalue),
+    }
+
+
+def best_baseline(group: pd.DataFrame) -> str | None:
+    """The baseline (rnn, lstm, rnn2, rwa, mist) with the lowest mean finite RMSE."""
+    means = {
+        m: finite(group.loc[group["model"] == m, "rmse"]).mean()
+        for m in BASELINES
+        if len(finite(group.loc[group["model"] == m, "rmse"]))
+    }
+    return min(means, key=lambda m: (means[m], MODEL_ORDER.index(m))) if means else None
+
+
+def ttests(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (experiment, dataset, split, K, H): rows `vs_vanilla` (mrnnf, mrnn vs rnn; mlstmf,
+    mlstm vs lstm) and `vs_best_baseline` (every other model vs the best baseline)."""
+    rows = []
+    keys = ["experiment", "dataset", "split", "K", "H"]
+    for key, group in runs.groupby(keys, sort=False):
+        models = set(group["model"])
+        rmse = {m: group.loc[group["model"] == m, "rmse"] for m in models}
+        head = dict(zip(keys, key))
+        for model, baseline in VANILLA_PAIRS:
+            if model in models and baseline in models:
+                pair = {"comparison": "vs_vanilla", "model": model, "baseline": baseline}
+                rows.append(head | pair | compare(rmse[model], rmse[baseline]))
+        best = best_baseline(group)
+        for model in sorted(models - {best}, key=lambda m: rank(MODEL_ORDER, m)):
+            if best is not None:
+                pair = {"comparison": "vs_best_baseline", "model": model, "baseline": best}
+                rows.append(head | pair | compare(rmse[model], rmse[best]))
+    table = pd.DataFrame(rows, columns=TTEST_COLUMNS)
+    return sort_table(table, extra=["comparison"]) if len(table) else table
+
+
+# ---------------------------------------------------------------------------------------
+# Best-seed test predictions (for the figure of the test segment)
+# ---------------------------------------------------------------------------------------
+def best_seed_predictions(runs: pd.DataFrame, files, experiment: str = "exp1") -> pd.DataFrame:
+    """Per (dataset, split, model, K, H) of `experiment`: the seed with the lowest finite test
+    RMSE (ties: lowest seed) and its test segment, tidy: ... seed, rmse, step, true, pred."""
+    rows = runs[(runs["experiment"] == experiment) & np.isfinite(runs["rmse"])]
+    best = rows.sort_values(["rmse", "seed"], kind="stable").groupby(JOB_KEYS, sort=False).head(1)
+    wanted = {tuple(r[k] for k in JOB_KEYS + ["seed"]): r["rmse"] for _, r in best.iterrows()}
+    paths = sorted({Path(f[1] if isinstance(f, (tuple, list)) else f) for f in files})
+    frames = []
+    for path in paths:
+        arrays, meta = load_arrays(path)
+        key = tuple(meta[k] for k in JOB_KEYS + ["seed"])
+        if key not in wanted:
+            continue
+        wanted_rmse = wanted.pop(key)
+        frame = pd.DataFrame(
+            {
+                "step": np.arange(len(arrays["test_true"]), dtype=np.int64),
+                "true": arrays["test_true"].astype(np.float64),
+                "pred": arrays["test_pred"].astype(np.float64),
+            }
+        )
+        head = dict(zip(JOB_KEYS + ["seed"], key)) | {"rmse": wanted_rmse}
+        frames.append(pd.concat([pd.DataFrame([head] * len(frame)), frame], axis=1))
+    if wanted:
+        raise ValueError(f"no file given for the best seeds {sorted(wanted, key=str)[:3]}")
+    if not frames:
+        return pd.DataFrame(columns=JOB_KEYS + ["seed", "rmse", "step", "true", "pred"])
+    table = pd.concat(frames, ignore_index=True)
+    return sort_table(table, extra=["step"])

@@ -1,0 +1,111 @@
+"""Plumbing shared by the kernels of rnn, lstm, mrnnf, rnn2 and mlstmf: checks and seed bookkeeping.
+
+The numba kernels work on the *active* seeds only, gathered into contiguous arrays of shape
+[n, *shape] (n = number of active seeds). State arrays inside the kernels are laid out
+[time, lane] with lane = s * H + k, so that the inner loop of a time step runs over the
+independent seeds and the CPU overlaps their latency-bound tanh/exp chains. Every per-seed
+sum is taken in a fixed order inside the seed's own lane, so a seed's numbers do not depend
+on which other seeds are in the batch.
+
+Here: input checks (p = q = 1, float32/float64, shared series), the gather of the active
+seeds, and the scatter of their losses (NaN elsewhere) and gradients (0 elsewhere).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# Every kernel module compiles with these options (error_model="numpy": no Python-style
+# zero-division checks in the inner loops; IEEE semantics, so an inf/NaN stays in its seed).
+JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+def param_dtype(params: dict, names: tuple[str, ...]):
+    """The common dtype of the named parameters (float32 or float64), checked."""
+    dtype = params[names[0]].dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"parameters must be float32 or float64, got {dtype}")
+    for name in names:
+        if params[name].dtype != dtype:
+            raise TypeError(f"parameter {name} has dtype {params[name].dtype}, expected {dtype}")
+    return dtype.type
+
+
+def series(x, dtype, name: str = "x") -> np.ndarray:
+    """A [T, 1] (or [T]) series as a contiguous 1-D array of `dtype` (p = q = 1 only)."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        assert x.shape[1] == 1, f"{name}: kernels assume one channel (p = q = 1), got {x.shape}"
+        x = x[:, 0]
+    assert x.ndim == 1, f"{name}: expected [T, 1], got shape {x.shape}"
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def active_index(n_seeds: int, active) -> np.ndarray:
+    """Indices of the active seeds (all seeds when `active` is None)."""
+    if active is None:
+        return np.arange(n_seeds)
+    active = np.asarray(active, dtype=bool)
+    assert active.shape == (n_seeds,), f"active must have shape [{n_seeds}], got {active.shape}"
+    return np.flatnonzero(active)
+
+
+def gather(params: dict, names: tuple[str, ...], idx: np.ndarray) -> list[np.ndarray]:
+    """The named parameters of the seeds `idx`, each C-contiguous [n, *shape]."""
+    n_seeds = params[names[0]].shape[0]
+    if idx.shape[0] == n_seeds:  # all active: no copy unless the caller's array is strided
+        return [np.ascontiguousarray(params[name]) for name in names]
+    return [np.ascontiguousarray(params[name][idx]) for name in names]
+
+
+def scatter_losses(loss: np.ndarray, idx: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Per-active-seed losses [n] -> [S], NaN for the inactive seeds."""
+    out = np.full(n_seeds, np.nan, dtype=loss.dtype)
+    out[idx] = loss
+    return out
+
+
+def scatter_grads(params: dict, sub_grads: dict, idx: np.ndarray) -> dict:
+    """Gradients of the active seeds -> one [S, *shape] array per parameter (zeros elsewhere,
+    zeros for parameters missing from `sub_grads`, e.g. the unused ones), in params' order."""
+    grads = {}
+    for name, value in params.items():
+        full = np.zeros_like(value)
+        if name in sub_grads:
+            full[idx] = sub_grads[name]
+        grads[name] = full
+    return grads
+
+
+def check_lengths(x: np.ndarray, y: np.ndarray, n_train: int, n_val: int) -> None:
+    assert n_train >= 1 and n_val >= 0, (n_train, n_val)
+    assert x.shape[0] >= n_train + n_val, f"x has {x.shape[0]} steps < {n_train} + {n_val}"
+    assert y.shape[0] >= n_train + n_val, f"y has {y.shape[0]} steps < {n_train} + {n_val}"
+
+
+@numba.njit(**JIT)
+def mse_losses(yhat, y, n_train, n_val, loss_train, loss_val):
+    """loss_train[s] = mean_{t < n_train} (yhat[t, s] - y[t])^2; loss_val over the next n_val
+    steps (NaN when n_val = 0). Sums in time order, in the dtype of yhat."""
+    zero = yhat.dtype.type(0.0)
+    for s in range(yhat.shape[1]):
+        acc = zero
+        for t in range(n_train):
+            e = yhat[t, s] - y[t]
+            acc += e * e
+        loss_train[s] = acc / yhat.dtype.type(n_train)
+        acc = zero
+        for t in range(n_train, n_train + n_val):
+            e = yhat[t, s] - y[t]
+            acc += e * e
+        loss_val[s] = acc / yhat.dtype.type(n_val)  # 0 / 0 = NaN when n_val = 0
+
+
+@numba.njit(**JIT)
+def output_grads(yhat, y, n_train, dy):
+    """dy[t, s] = d train_loss[s] / d yhat[t, s] = 2 (yhat - y) / n_train, t < n_train."""
+    scale = yhat.dtype.type(2.0) / yhat.dtype.type(n_train)
+    for t in range(n_train):
+        for s in range(yhat.shape[1]):
+            dy[t, s] = scale * (yhat[t, s] - y[t])
