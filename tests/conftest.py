@@ -1,6 +1,14 @@
-"""Test session settings: one thread per numerical library, as in the pipeline's jobs."""
+"""The one test harness: thread settings, a repository copy, a Snakemake runner, a job planner
+and tree hashing. Test modules import the helpers with `from conftest import ...`.
+"""
 
+import hashlib
 import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -8,3 +16,74 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SHARED = ROOT.parent / "shared"
+
+
+def copy_repo(dest: Path) -> Path:
+    """The checkout's tracked and untracked-but-not-ignored files (what a clone would hold)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, files.split("\0")):
+        src = ROOT / name
+        if src.is_symlink():  # e.g. profiles -> workflow/profiles
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).symlink_to(os.readlink(src))
+        elif src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args, check: bool = True, timeout: int = 900):
+    """Run the venv's snakemake in `workdir`; on failure (with check) show the output's tail."""
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    out = subprocess.run(
+        [str(BIN / "snakemake"), *map(str, args)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if check and out.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(map(str, args))} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
+        )
+    return out
+
+
+def planned_jobs(workdir: Path, *args) -> dict[str, int]:
+    """Jobs a dry run would execute, by rule ({} when nothing is to be done)."""
+    out = snakemake(workdir, "-n", "--cores", "2", *args)
+    counts, in_table = {}, False
+    for line in (out.stdout + out.stderr).splitlines():
+        if line.startswith("job") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+            if match and match.group(1) != "total":
+                counts[match.group(1)] = int(match.group(2))
+            elif line.strip().startswith("total"):
+                break
+    return counts
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -33,7 +33,25 @@ def load_schema(name: str) -> dict:
     """The schema `workflow/schemas/<name>.schema.yaml` as a dict."""
     path = SCHEMA_DIR / f"{name}.schema.yaml"
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    return _inline_refs(schema, schema)
+
+
+def _inline_refs(node, root):
+    """Replace every local `$ref` ("#/$defs/...") by what it points to, merged with its
+    siblings (a default or description beside the $ref), so each property carries its type."""
+    if isinstance(node, list):
+        return [_inline_refs(item, root) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _inline_refs(value, root) for key, value in node.items()}
+    ref = node.pop("$ref", None)
+    if ref is None:
+        return node
+    target = root
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_inline_refs(target, root), **node}
 
 
 def _with_defaults(validator_class):
@@ -48,9 +66,24 @@ def _with_defaults(validator_class):
             for name, sub in properties.items():
                 if "default" in sub and name not in instance:
                     instance[name] = copy.deepcopy(sub["default"])
+                elif name in instance:
+                    instance[name] = _typed(instance[name], sub)
         yield from check_properties(validator, properties, instance, schema)
 
     return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _typed(value, schema: dict):
+    """A `--config` value as its schema's type: Snakemake hands nested values over as strings
+    (`--config forgetting='{"enabled": false}'` gives "false"), config files never do."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, str) and types and "string" not in types:
+        parsed = yaml.safe_load(value)
+        return value if isinstance(parsed, str) else parsed
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_typed(item, schema["items"]) for item in value]
+    return value
 
 
 _DefaultsValidator = _with_defaults(Draft202012Validator)

@@ -65,16 +65,23 @@ def rank(order, value) -> tuple:
     return (order.index(value), "") if value in order else (len(order), str(value))
 
 
+ORDERS = {"dataset": DATASET_ORDER, "model": MODEL_ORDER, "split": ("paper", "code")}
+
+
+def _sort_key(column: pd.Series) -> pd.Series:
+    order = ORDERS.get(column.name)
+    if order is None:
+        return column
+    ranks = {v: i for i, v in enumerate(sorted(column.unique(), key=lambda v: rank(order, v)))}
+    return column.map(ranks)
+
+
 def sort_table(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
     """Rows in the spec's order: experiment, dataset, split, model, K, H, then `extra`."""
-    if frame.empty:
-        return frame.reset_index(drop=True)
     keys = [k for k in GROUP_KEYS + list(extra) if k in frame.columns]
-    order = {"dataset": DATASET_ORDER, "model": MODEL_ORDER, "split": ("paper", "code")}
-    return frame.sort_values(
-        keys, key=lambda col: col.map(lambda v: rank(order[col.name], v))
-        if col.name in order else col, kind="stable",
-    ).reset_index(drop=True)  # fmt: skip
+    if frame.empty or not keys:
+        return frame.reset_index(drop=True)
+    return frame.sort_values(keys, key=_sort_key, kind="stable").reset_index(drop=True)
 
 
 def experiment_views(meta: dict, k_main: int = MAIN_K, h_main: int = MAIN_H, k_sweep=SWEEP_K):
@@ -164,27 +171,22 @@ def learning_curves(files) -> pd.DataFrame:
         seeds[meta["seed"]] = (arrays["train_loss"], arrays["val_loss"])
     frames = []
     for key, seeds in jobs.items():
-        epochs = max(len(t) for t, _ in seeds.values())
-        frame = pd.DataFrame({"epoch": np.arange(epochs, dtype=np.int64)})
+        ordered = [seeds[k] for k in sorted(seeds)]
+        lengths = np.array([len(train) for train, _ in ordered])
+        epoch = np.arange(lengths.max(), dtype=np.int64)
+        frame = pd.DataFrame({"epoch": epoch, "n_seeds": (lengths[:, None] > epoch).sum(axis=0)})
         for name, which in (("train", 0), ("val", 1)):
-            # [seeds, epochs], NaN after a seed's last epoch
-            loss = np.full((len(seeds), epochs), np.nan)
-            for s, pair in enumerate(seeds[k] for k in sorted(seeds)):
-                loss[s, : len(pair[which])] = pair[which]
-                if name == "train":
-                    loss[s, len(pair[which]) :] = np.inf  # marks "stopped", replaced below
-            if name == "train":
-                frame["n_seeds"] = (~np.isposinf(loss) | np.isfinite(loss)).sum(axis=0)
-                loss[:, :] = np.where(np.isposinf(loss), np.nan, loss)
+            loss = np.full((len(ordered), len(epoch)), np.nan)  # [seeds, epochs]
+            for s, pair in enumerate(ordered):
+                loss[s, : len(pair[which])] = pair[which]  # NaN after the seed stopped
             loss[~np.isfinite(loss)] = np.nan
             frame[f"{name}_n_finite"] = np.isfinite(loss).sum(axis=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs stay NaN
                 q25, q50, q75 = np.nanpercentile(loss, [25, 50, 75], axis=0)
             frame[f"{name}_median"], frame[f"{name}_q25"], frame[f"{name}_q75"] = q50, q25, q75
-        for k, v in zip(JOB_KEYS, key):
-            frame.insert(JOB_KEYS.index(k), k, v)
-        frames.append(frame)
+        columns = JOB_KEYS + list(frame.columns)
+        frames.append(frame.assign(**dict(zip(JOB_KEYS, key, strict=True)))[columns])
     if not frames:
         return pd.DataFrame(columns=JOB_KEYS + ["epoch", "n_seeds"])
     return sort_table(pd.concat(frames, ignore_index=True), extra=["epoch"])
@@ -198,7 +200,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     and mean, sd (population, ddof = 0) and min of each metric over its finite seeds."""
     rows = []
     for key, group in runs.groupby(GROUP_KEYS, sort=False):
-        row = dict(zip(GROUP_KEYS, key))
+        row = dict(zip(GROUP_KEYS, key, strict=True))
         row["n"] = len(group)
         row["n_diverged"] = int(group["diverged"].sum())
         row["n_finite"] = len(finite(group["rmse"]))
@@ -304,7 +306,7 @@ def ttests(runs: pd.DataFrame) -> pd.DataFrame:
     for key, group in runs.groupby(keys, sort=False):
         models = set(group["model"])
         rmse = {m: group.loc[group["model"] == m, "rmse"] for m in models}
-        head = dict(zip(keys, key))
+        head = dict(zip(keys, key, strict=True))
         for model, baseline in VANILLA_PAIRS:
             if model in models and baseline in models:
                 pair = {"comparison": "vs_vanilla", "model": model, "baseline": baseline}
@@ -342,8 +344,8 @@ def best_seed_predictions(runs: pd.DataFrame, files, experiment: str = "exp1") -
                 "pred": arrays["test_pred"].astype(np.float64),
             }
         )
-        head = dict(zip(JOB_KEYS + ["seed"], key)) | {"rmse": wanted_rmse}
-        frames.append(pd.concat([pd.DataFrame([head] * len(frame)), frame], axis=1))
+        head = dict(zip(JOB_KEYS + ["seed"], key, strict=True)) | {"rmse": wanted_rmse}
+        frames.append(frame.assign(**head)[list(head) + ["step", "true", "pred"]])
     if wanted:
         raise ValueError(f"no file given for the best seeds {sorted(wanted, key=str)[:3]}")
     if not frames:

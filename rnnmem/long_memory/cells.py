@@ -176,7 +176,11 @@ def _tracks_tensors(p, q, H):
 
 
 def _build(model: str, p: int, q: int, H: int, K: int) -> list[torch.Tensor]:
-    """One seed's tensors, created in the reference's order (the caller has seeded torch)."""
+    """One seed's tensors, created in the reference's order (the caller has seeded torch).
+
+    Every layer is created left to right in one expression or in consecutive statements:
+    the order of creation is the order of the random draws.
+    """
     if model == "rnn":
         rnn = nn.RNN(p, H, dtype=_F32)
         return [rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0] + _linear(H, q)
@@ -190,8 +194,9 @@ def _build(model: str, p: int, q: int, H: int, K: int) -> list[torch.Tensor]:
         filt = torch.zeros(K, p, dtype=_F32)
         return [filt] + _cell_base_tensors(p, H) + _tracks_tensors(p, q, H)
     if model == "mrnn":
+        base = _cell_base_tensors(p, H)  # first: creation order is the draw order
         d_in = _linear(p, p) + _linear(H, p, False) + _linear(H, p, False) + _linear(p, p, False)
-        return _cell_base_tensors(p, H) + d_in + _tracks_tensors(p, q, H)
+        return base + d_in + _tracks_tensors(p, q, H)
     if model in ("mlstmf", "mlstm"):
         a = [torch.zeros(H, dtype=_F32)] if model == "mlstmf" else []
         u = p + H

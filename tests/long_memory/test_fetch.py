@@ -20,7 +20,11 @@ SLOW_S = 1.5  # the /slow/ handler's delay; the client's timeout is far below it
 
 def data_dir() -> Path:
     env = os.environ.get("RNNMEM_DATA_MIRROR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data" / "long-memory"
+    return (
+        Path(env)
+        if env
+        else Path(__file__).resolve().parents[3] / "shared" / "data" / "long-memory"
+    )
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -5,9 +5,7 @@ import shlex
 import numpy as np
 from snakemake.exceptions import WorkflowError
 
-validate(config["forgetting"], "../schemas/forgetting.schema.yaml")
-
-FORGET = config["forgetting"]
+FORGET = study_config("forgetting")
 # The primary variant owns results/forgetting/; a sensitivity variant gets a subfolder.
 FORGET_OUT = {
     v: "results/forgetting" if v == "torch" else f"results/forgetting/{v}"
@@ -16,13 +14,13 @@ FORGET_OUT = {
 FORGET_LOG = {v: out.replace("results/", "logs/", 1) for v, out in FORGET_OUT.items()}
 FORGET_JOB = "{cell}-in{n_in}-u{units}"
 FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
-FORGET_SIM_CODE = code_version("forgetting", *CORE_MODULES)
+FORGET_SIM_CODE = code_version("forgetting.py", *CORE_CODE)
 # Tables and claims do not draw: a styling edit (plotting.py) reruns only the figures.
 FORGET_TABLES_CODE = code_version(
-    "forgetting", "forgetting_report", "core/claims", *CORE_MODULES
+    "forgetting.py", "forgetting_report.py", "core/claims.py", *CORE_CODE
 )
 FORGET_FIGURES_CODE = code_version(
-    "forgetting", "forgetting_report", "core/plotting", *CORE_MODULES
+    "forgetting.py", "forgetting_report.py", "core/plotting.py", *CORE_CODE
 )
 
 
@@ -261,7 +259,8 @@ for variant in FORGET["variants"]:
             "--g2-ratio {params.g2_ratio} > {log} 2>&1"
 
     if study_enabled("forgetting"):
-        ALL_TARGETS.extend(
+        register_study(
+            f"forgetting-{variant}",
             [
                 f"{out}/runs.csv",
                 f"{out}/summary.csv",
@@ -274,5 +273,6 @@ for variant in FORGET["variants"]:
                 f"{out}/decay.pdf",
                 f"{out}/claims.csv",
                 f"{out}/claims.md",
-            ]
+            ],
+            claims=f"{out}/claims.csv",
         )

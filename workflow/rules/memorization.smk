@@ -1,14 +1,123 @@
 # The memory-distance study (spec/memory-distance.md): train -> probe -> aggregate ->
 # figures and claims. One training job per (experiment, cell, task, layers, units).
 
+MEM = study_config("memorization")
+MEM_OUT = "results/memorization"
+MEM_JOB = "{cell}-{task}-l{layers}-c{units}"
+TRAINING_KEYS = ("lr", "batch_size", "steps_per_epoch", "tbptt_k")
+SHARED_KEYS = (
+    "seed",
+    "eval_sequences",
+    "eval_every",
+    "eval_seed",
+    "min_length",
+    "window",
+)
+SHARED_KEYS += ("fixed_length", "long_positions", "checkpoint_every")
 
-TRAIN_CODE = code_version("ensemble", "memorization", *CORE_MODULES)
-PROBE_CODE = code_version("ensemble", "memorization", "memory_capacity", *CORE_MODULES)
+
+def check_memorization_grid():
+    """Stop on a grid the task cannot have, naming the config key."""
+    for name, exp in MEM["experiments"].items():
+        if exp["task"] == "fixed" and max(exp["positions"]) > MEM["fixed_length"]:
+            raise ValueError(
+                f"config key memorization.experiments.{name}.positions: p={max(exp['positions'])} "
+                f"is impossible on the fixed-length task (q = fixed_length = {MEM['fixed_length']})"
+            )
+
+
+check_memorization_grid()
+
+
+def memorization_jobs(name):
+    """Wildcard values of every training job of experiment `name`."""
+    exp = MEM["experiments"][name]
+    return [
+        dict(cell=cell, task=exp["task"], layers=l, units=c)
+        for cell in exp["cells"]
+        for l in exp["layers"]
+        for c in exp["units"]
+    ]
+
+
+def job_settings(name, wildcards):
+    """Every setting of one job: study defaults < experiment < matching overrides."""
+    exp = MEM["experiments"][name]
+    s = {k: MEM[k] for k in TRAINING_KEYS + SHARED_KEYS}
+    s.update(
+        {
+            k: exp[k]
+            for k in TRAINING_KEYS + ("epochs", "seeds", "positions")
+            if k in exp
+        }
+    )
+    ident = dict(
+        experiment=name,
+        cell=wildcards.cell,
+        layers=int(wildcards.layers),
+        units=int(wildcards.units),
+    )
+    for o in MEM["overrides"]:
+        if all(o[k] == v for k, v in ident.items() if k in o):
+            s.update({k: v for k, v in o.items() if k not in ident})
+    return s
+
+
+def job_arguments(name, wildcards):
+    """The CLI options of a job (train and probe share them)."""
+    s = job_settings(name, wildcards)
+    args = [
+        f"--experiment {name} --cell {wildcards.cell} --task {wildcards.task}",
+        f"--layers {wildcards.layers} --units {wildcards.units}",
+        "--positions " + " ".join(map(str, s.pop("positions"))),
+    ]
+    tbptt_k = s.pop("tbptt_k")
+    if tbptt_k is not None:
+        args.append(f"--tbptt-k {tbptt_k}")
+    args += [f"--{k.replace('_', '-')} {v}" for k, v in sorted(s.items())]
+    return " ".join(args + [f"--tier {TIER}"])
+
+
+def capacity_arguments():
+    return " ".join(
+        f"--mc-{k.replace('_', '-')} {v}" for k, v in sorted(MEM["capacity"].items())
+    )
+
+
+def seed_files(name):
+    n = MEM["experiments"][name]["seeds"]
+    return expand(
+        f"{MEM_OUT}/runs/{name}/{MEM_JOB}/seed{{seed}}.npz",
+        seed=range(n),
+        allow_missing=True,
+    )
+
+
+def all_seed_files():
+    return [
+        f
+        for name in MEM["experiments"]
+        for job in memorization_jobs(name)
+        for f in expand(seed_files(name), **job)
+    ]
+
+
+def all_capacity_files(suffix):
+    return [
+        f"{MEM_OUT}/capacity/{name}/{MEM_JOB}{suffix}.csv".format(**job)
+        for name in MEM["experiments"]
+        for job in memorization_jobs(name)
+    ]
+
+
+
+TRAIN_CODE = code_version("ensemble.py", "memorization.py", *CORE_CODE)
+PROBE_CODE = code_version("ensemble.py", "memorization.py", "memory_capacity.py", *CORE_CODE)
 FIGURES_CODE = code_version(
-    "memorization_tables", "memorization_figures", "core/plotting", *CORE_MODULES
+    "memorization_tables.py", "memorization_figures.py", "core/plotting.py", *CORE_CODE
 )
 CLAIMS_CODE = code_version(
-    "memorization_tables", "memorization_claims", "core/claims", *CORE_MODULES
+    "memorization_tables.py", "memorization_claims.py", "core/claims.py", *CORE_CODE
 )
 
 
@@ -109,7 +218,7 @@ rule aggregate_memorization:
         outdir=lambda wildcards, output: Path(output[0]).parent,
         theta=MEM["theta"],
         curve_experiments=" ".join(MEM["curve_experiments"]),
-        code=code_version("memorization", *CORE_MODULES),
+        code=code_version("memorization.py", *CORE_CODE),
     shell:
         "python -m rnnmem aggregate-memorization --runs {input.runs} --capacity {input.capacity} "
         "--capacity-curves {input.curves} --curve-experiments {params.curve_experiments} "
@@ -187,5 +296,8 @@ rule claims_memorization:
 
 
 if study_enabled("memorization"):
-    ALL_TARGETS.extend(rules.figures_memorization.output)
-    ALL_TARGETS.extend(rules.claims_memorization.output)
+    register_study(
+        "memorization",
+        [*rules.figures_memorization.output, *rules.claims_memorization.output],
+        claims=rules.claims_memorization.output.csv,
+    )

@@ -4,7 +4,7 @@
 
 rule claims_summary:
     input:
-        claims=list(claims_files().values()),
+        claims=list(CLAIMS.values()),
     output:
         csv="results/claims.csv",
         md=report(
@@ -17,13 +17,13 @@ rule claims_summary:
     conda:
         "../../envs/analysis.yaml"
     params:
-        studies=list(claims_files().keys()),
+        studies=list(CLAIMS),
         tier=TIER,
-        code=code_version("core/claims", *CORE_MODULES),
+        code=code_version("core/claims.py", *CORE_CODE),
     shell:
         "python -m rnnmem claims-summary --claims {input.claims} --studies {params.studies} "
         "--tier {params.tier} --csv {output.csv} --md {output.md} > {log} 2>&1"
 
 
-if claims_files():
+if CLAIMS:
     ALL_TARGETS.extend(rules.claims_summary.output)

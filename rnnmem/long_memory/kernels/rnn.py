@@ -35,7 +35,7 @@ def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat):
                 acc = w_ih[s, i, 0] * x[t] + b_ih[s, i]
                 for j in range(H):
                     acc += w_hh[s, i, j] * h[t, base + j]
-                h[t + 1, base + i] = np.tanh(acc + b_hh[s, i])
+                h[t + 1, base + i] = cf.tanh(acc + b_hh[s, i])
             out = b_out[s, 0]
             for i in range(H):
                 out += w_out[s, 0, i] * h[t + 1, base + i]

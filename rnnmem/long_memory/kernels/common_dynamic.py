@@ -1,0 +1,220 @@
+"""Plumbing and shared loops of the kernels of mrnn, mlstm, rwa and mist.
+
+Layout: inside these kernels every array keeps the seed axis LAST ([..., n], n = active seeds),
+so that the innermost loop of every step runs over independent seeds. The loops without
+transcendental calls then compile to SIMD code (one seed per lane), and the latency-bound
+chains (the K-term product chain of pi_j(d), tanh/exp) of different seeds overlap. A seed's
+numbers never depend on the other lanes: no reduction crosses the seed axis, every per-seed
+sum runs in a fixed order, and without fastmath LLVM neither reassociates nor contracts, so a
+vector lane and the scalar remainder loop give the same bits.
+
+Parameters travel as `kernel shapes`: each model lists, per parameter, its single-seed shape
+with the p = q = 1 axes dropped (e.g. mrnn's w_hd [1, H] -> (H,)); `pack` turns params[name]
+[S, *shape] into [*kernel_shape, n] and `unpack` turns the kernel's gradients back.
+
+The filter sweeps compute pi_j(d) and d pi_j / d d with the arithmetic of filters.fill_pi_and_grad
+(r_j = (j - 1 - d) / j; g_j = g_{j-1} r_j - pi_{j-1} / j; pi_j = pi_{j-1} r_j), in the
+params' dtype, many seeds at once (in float64 the coefficients equal fill_pi_and_grad's bits).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# error_model="numpy": IEEE division (no zero-division branch), which lets the loops vectorise.
+JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+def param_dtype(params: dict, names) -> type:
+    dtype = params[names[0]].dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"parameters must be float32 or float64, got {dtype}")
+    for name in names:
+        if params[name].dtype != dtype:
+            raise TypeError(f"parameter {name} has dtype {params[name].dtype}, expected {dtype}")
+    return dtype.type
+
+
+def series(x, dtype, name: str = "x") -> np.ndarray:
+    """A [T, 1] (or [T]) series as a contiguous 1-D array of `dtype` (p = q = 1 only)."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        assert x.shape[1] == 1, f"{name}: kernels assume one channel (p = q = 1), got {x.shape}"
+        x = x[:, 0]
+    assert x.ndim == 1, f"{name}: expected [T, 1], got shape {x.shape}"
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def pack(params: dict, shapes: dict, idx: np.ndarray) -> list[np.ndarray]:
+    """params[name][idx] as C-contiguous [*kernel_shape, n] arrays, in the order of `shapes`."""
+    out = []
+    for name, shape in shapes.items():
+        value = params[name][idx]
+        assert value[0].size == int(np.prod(shape)), f"{name}: shape {value.shape[1:]} vs {shape}"
+        out.append(np.ascontiguousarray(np.moveaxis(value.reshape((len(idx),) + shape), 0, -1)))
+    return out
+
+
+def unpack(params: dict, shapes: dict, kernel_grads, idx: np.ndarray) -> dict:
+    """Kernel gradients [*kernel_shape, n] -> {name: [S, *shape]}, zero for inactive seeds and
+    for the parameters not in `shapes` (the unused ones), in the order of params."""
+    sub = dict(zip(shapes, kernel_grads, strict=True))
+    grads = {}
+    for name, value in params.items():
+        full = np.zeros_like(value)
+        if name in sub and len(idx):
+            full[idx] = np.moveaxis(sub[name], -1, 0).reshape((len(idx),) + value.shape[1:])
+        grads[name] = full
+    return grads
+
+
+def run_forward(kernel, shapes: dict, params: dict, x, K: int) -> np.ndarray:
+    """yhat [S, T, 1] = kernel(x, K, *packed params) [T, S], for all seeds."""
+    dtype = param_dtype(params, list(shapes))
+    xs = series(x, dtype)
+    n_seeds = params[next(iter(shapes))].shape[0]
+    yhat = kernel(xs, K, *pack(params, shapes, np.arange(n_seeds)))
+    return np.ascontiguousarray(yhat.T)[:, :, None]
+
+
+def run_loss_grad(kernel, shapes, params, x, y, n_train, n_val, K, active):
+    """(train_loss [S], val_loss [S], grads) from kernel(x, y, n_train, n_val, K, *packed) ->
+    (train [n], val [n], *grads), on the active seeds only."""
+    dtype = param_dtype(params, list(shapes))
+    xs, ys = series(x, dtype), series(y, dtype, "y")
+    assert n_train >= 1 and n_val >= 0, (n_train, n_val)
+    T = n_train + n_val
+    assert xs.shape[0] >= T and ys.shape[0] >= T, f"series shorter than {n_train} + {n_val}"
+    n_seeds = params[next(iter(shapes))].shape[0]
+    active = np.ones(n_seeds, bool) if active is None else np.asarray(active, dtype=bool)
+    assert active.shape == (n_seeds,), f"active must have shape [{n_seeds}]"
+    idx = np.flatnonzero(active)
+    train = np.full(n_seeds, np.nan, dtype=dtype)
+    val = np.full(n_seeds, np.nan, dtype=dtype)
+    if len(idx) == 0:
+        return train, val, unpack(params, shapes, [], idx)
+    out = kernel(xs[:T], ys[:T], n_train, n_val, K, *pack(params, shapes, idx))
+    train[idx], val[idx] = out[0], out[1]
+    return train, val, unpack(params, shapes, out[2:], idx)
+
+
+@numba.njit(**JIT)
+def losses(yhat, y, n_train, n_val):
+    """Per-seed MSE over steps [0, n_train) and [n_train, n_train + n_val) (NaN if n_val = 0),
+    summed in time order in float64 and rounded once to yhat's dtype."""
+    n = yhat.shape[1]
+    train = np.empty(n, dtype=yhat.dtype)
+    val = np.empty(n, dtype=yhat.dtype)
+    acc = np.zeros(n)
+    for t in range(n_train):
+        for s in range(n):
+            e = np.float64(yhat[t, s] - y[t])
+            acc[s] += e * e
+    for s in range(n):
+        train[s] = acc[s] / n_train
+        acc[s] = 0.0
+    for t in range(n_train, n_train + n_val):
+        for s in range(n):
+            e = np.float64(yhat[t, s] - y[t])
+            acc[s] += e * e
+    for s in range(n):
+        val[s] = acc[s] / n_val if n_val > 0 else np.nan
+    return train, val
+
+
+@numba.njit(**JIT)
+def output_grads(yhat, y, n_train):
+    """dy[t, s] = d train_loss[s] / d yhat[t, s] = 2 (yhat - y) / n_train, t < n_train."""
+    scale = yhat.dtype.type(2.0) / yhat.dtype.type(n_train)
+    dy = np.empty((n_train, yhat.shape[1]), dtype=yhat.dtype)
+    for t in range(n_train):
+        for s in range(yhat.shape[1]):
+            dy[t, s] = scale * (yhat[t, s] - y[t])
+    return dy
+
+
+@numba.njit(**JIT)
+def pi_sweep_scalar(d, x, t, n_lags, f, g, pv, pg):
+    """Filter of a series shared by all seeds: f[s] = sum_{j=1..n_lags} pi_j(d[s]) x[t + 1 - j],
+    g[s] = the same with d pi_j / d d (j in increasing order); pv, pg are scratch [n]."""
+    dt = d.dtype.type
+    n = d.shape[0]
+    for s in range(n):
+        pv[s] = dt(1.0)
+        pg[s] = dt(0.0)
+        f[s] = dt(0.0)
+        g[s] = dt(0.0)
+    for j in range(1, n_lags + 1):
+        jm1, jf, xj = dt(j - 1), dt(j), x[t + 1 - j]
+        for s in range(n):
+            r = (jm1 - d[s]) / jf
+            gj = pg[s] * r - pv[s] / jf
+            pj = pv[s] * r
+            pv[s] = pj
+            pg[s] = gj
+            f[s] += pj * xj
+            g[s] += gj * xj
+
+
+@numba.njit(**JIT)
+def pi_sweep_scalar_nograd(d, x, t, n_lags, f, pv):
+    """As pi_sweep_scalar without the derivative (the same f bits)."""
+    dt = d.dtype.type
+    n = d.shape[0]
+    for s in range(n):
+        pv[s] = dt(1.0)
+        f[s] = dt(0.0)
+    for j in range(1, n_lags + 1):
+        jm1, jf, xj = dt(j - 1), dt(j), x[t + 1 - j]
+        for s in range(n):
+            pj = pv[s] * ((jm1 - d[s]) / jf)
+            pv[s] = pj
+            f[s] += pj * xj
+
+
+@numba.njit(**JIT)
+def pi_sweep_rows(d, hist, t, k, n_lags, f, g, pv, pg, with_grad):
+    """Filter of per-seed histories: f[s] = sum_{j=1..n_lags} pi_j(d[s]) hist[t - j, k, s],
+    g[s] = the same with d pi_j / d d (only if with_grad); pv, pg scratch [n]."""
+    dt = d.dtype.type
+    n = d.shape[0]
+    for s in range(n):
+        pv[s] = dt(1.0)
+        pg[s] = dt(0.0)
+        f[s] = dt(0.0)
+        g[s] = dt(0.0)
+    for j in range(1, n_lags + 1):
+        jm1, jf = dt(j - 1), dt(j)
+        row = hist[t - j, k]
+        if with_grad:
+            for s in range(n):
+                r = (jm1 - d[s]) / jf
+                gj = pg[s] * r - pv[s] / jf
+                pj = pv[s] * r
+                pv[s] = pj
+                pg[s] = gj
+                f[s] += pj * row[s]
+                g[s] += gj * row[s]
+        else:
+            for s in range(n):
+                pj = pv[s] * ((jm1 - d[s]) / jf)
+                pv[s] = pj
+                f[s] += pj * row[s]
+
+
+@numba.njit(**JIT)
+def pi_scatter_rows(d, dc, grad_hist, t, k, n_lags, pv):
+    """BPTT through the cell filter: grad_hist[t - j, k, s] -= pi_j(d[s]) dc[s], j = 1..n_lags
+    (the weight of c_{t-j} in c_t is -pi_j(d_t))."""
+    dt = d.dtype.type
+    n = d.shape[0]
+    for s in range(n):
+        pv[s] = dt(1.0)
+    for j in range(1, n_lags + 1):
+        jm1, jf = dt(j - 1), dt(j)
+        row = grad_hist[t - j, k]
+        for s in range(n):
+            pj = pv[s] * ((jm1 - d[s]) / jf)
+            pv[s] = pj
+            row[s] -= pj * dc[s]
