@@ -16,18 +16,25 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = os.environ.get("RNNMEM_THREADS", "1")
 
 COMMANDS = {
-    "train-memorization": "rnnmem.memorization:train_main",
-    "probe-memorization": "rnnmem.memorization:probe_main",
-    "esn-capacity": "rnnmem.memorization:esn_main",
-    "aggregate-memorization": "rnnmem.memorization:aggregate_main",
-    "figures-memorization": "rnnmem.memorization_figures:figures_main",
-    "claims-memorization": "rnnmem.memorization_claims:claims_main",
+    # memorization (spec/memory-distance.md)
+    "train-memorization": "rnnmem.memorization.train:main",
+    "probe-memorization": "rnnmem.memorization.probe:main",
+    "esn-capacity": "rnnmem.memorization.esn:main",
+    "aggregate-memorization": "rnnmem.memorization.aggregate:main",
+    "figures-memorization": "rnnmem.memorization.figures:main",
+    "claims-memorization": "rnnmem.memorization.claims:main",
+    # forgetting (spec/forgetting-time.md)
+    "simulate-forgetting": "rnnmem.forgetting.simulate:main",
+    "aggregate-forgetting": "rnnmem.forgetting.aggregate:main",
+    "figures-forgetting": "rnnmem.forgetting.figures:main",
+    "claims-forgetting": "rnnmem.forgetting.claims:main",
+    # long memory (spec/long-memory.md)
+    "fetch-long-memory": "rnnmem.long_memory.fetch:fetch_main",
+    "generate-long-memory": "rnnmem.long_memory.generate:generate_main",
+    # every study
     "claims-summary": "rnnmem.core.claims:summary_main",
+    "config-docs": "rnnmem.config_docs:main",
     "bench": "rnnmem.bench:main",
-    "simulate-forgetting": "rnnmem.forgetting:simulate_main",
-    "aggregate-forgetting": "rnnmem.forgetting_report:aggregate_main",
-    "figures-forgetting": "rnnmem.forgetting_report:figures_main",
-    "claims-forgetting": "rnnmem.forgetting_report:claims_main",
 }
 
 

@@ -123,7 +123,7 @@ for variant in FORGET["variants"]:
             n_in=r"[1-9]\d*",
             units=r"[1-9]\d*",
         conda:
-            "../../envs/train.yaml"
+            "../envs/train.yaml"
         threads: FORGET["threads"]
         resources:
             gpu=1,
@@ -161,7 +161,7 @@ for variant in FORGET["variants"]:
         log:
             f"{logs}/aggregate.log",
         conda:
-            "../../envs/analysis.yaml"
+            "../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,
@@ -200,7 +200,7 @@ for variant in FORGET["variants"]:
         log:
             f"{logs}/figures.log",
         conda:
-            "../../envs/analysis.yaml"
+            "../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,
@@ -239,7 +239,7 @@ for variant in FORGET["variants"]:
         log:
             f"{logs}/claims.log",
         conda:
-            "../../envs/analysis.yaml"
+            "../envs/analysis.yaml"
         params:
             variant=variant,
             tier=TIER,

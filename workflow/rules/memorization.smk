@@ -132,7 +132,7 @@ for name in MEM["experiments"]:
             log=f"logs/memorization/train_{name}/{MEM_JOB}.log",
             device=f"logs/memorization/train_{name}/{MEM_JOB}.device.json",
         conda:
-            "../../envs/train.yaml"
+            "../envs/train.yaml"
         threads: 1
         resources:
             gpu=1,
@@ -157,7 +157,7 @@ for name in MEM["experiments"]:
             log=f"logs/memorization/probe_{name}/{MEM_JOB}.log",
             device=f"logs/memorization/probe_{name}/{MEM_JOB}.device.json",
         conda:
-            "../../envs/train.yaml"
+            "../envs/train.yaml"
         threads: 1
         resources:
             gpu=1,
@@ -178,7 +178,7 @@ rule esn_capacity:
     log:
         "logs/memorization/esn_capacity.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     threads: 1
     params:
         tier=TIER,
@@ -212,7 +212,7 @@ rule aggregate_memorization:
     log:
         "logs/memorization/aggregate.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
         tier=TIER,
         outdir=lambda wildcards, output: Path(output[0]).parent,
@@ -257,7 +257,7 @@ rule figures_memorization:
     log:
         "logs/memorization/figures.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
         tier=TIER,
         outdir=lambda wildcards, output: Path(output[0]).parent,
@@ -283,7 +283,7 @@ rule claims_memorization:
     log:
         "logs/memorization/claims.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
         tier=TIER,
         outdir=lambda wildcards, output: Path(output[0]).parent,

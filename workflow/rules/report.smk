@@ -15,7 +15,7 @@ rule claims_summary:
     log:
         "logs/claims_summary.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
         studies=list(CLAIMS),
         tier=TIER,

@@ -24,10 +24,10 @@ from . import common_fixed as cf
 NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
 
 
-@numba.njit(**cf.JIT)
-def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat):
+@numba.njit(inline="always")
+def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat, H):
     """Fill h[1..T] and yhat[0..T-1] (h[0] must hold the zero state)."""
-    n, H = w_hh.shape[0], w_hh.shape[1]
+    n = w_hh.shape[0]
     for t in range(x.shape[0]):
         for s in range(n):
             base = s * H
@@ -47,20 +47,30 @@ def _predict(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x):
     n, H = w_hh.shape[0], w_hh.shape[1]
     h = np.zeros((x.shape[0] + 1, n * H), dtype=x.dtype)
     yhat = np.empty((x.shape[0], n), dtype=x.dtype)
-    _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat)
+    if H == 1:  # inlined with the literal: LLVM drops the hidden-unit loops
+        _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat, 1)
+    else:
+        _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat, H)
     return yhat
 
 
 @numba.njit(**cf.JIT)
 def _loss_grad(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val):
-    n, H = w_hh.shape[0], w_hh.shape[1]
+    if w_hh.shape[1] == 1:  # see _predict
+        return _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, 1)
+    return _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, w_hh.shape[1])
+
+
+@numba.njit(inline="always")
+def _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, H):
+    n = w_hh.shape[0]
     dt = x.dtype
     one = dt.type(1.0)
     T = n_train + n_val
     h = np.empty((T + 1, n * H), dtype=dt)
     h[0, :] = 0.0
     yhat = np.empty((T, n), dtype=dt)
-    _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x[:T], h, yhat)
+    _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x[:T], h, yhat, H)
     loss_train = np.empty(n, dtype=dt)
     loss_val = np.empty(n, dtype=dt)
     cf.mse_losses(yhat, y, n_train, n_val, loss_train, loss_val)

@@ -1,4 +1,4 @@
-"""Pins agree everywhere: requirements.txt (pip), envs/*.yaml (conda), pyproject.toml."""
+"""Pins agree everywhere: requirements.txt (pip), workflow/envs/*.yaml (conda), pyproject.toml."""
 
 import re
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import tomllib
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pip_pins() -> dict[str, str]:
@@ -28,7 +28,7 @@ def test_requirements_are_exact_pins():
 
 def test_conda_envs_pin_the_same_versions_as_pip():
     pins = pip_pins()
-    envs = sorted((ROOT / "envs").glob("*.yaml"))
+    envs = sorted((ROOT / "workflow" / "envs").glob("*.yaml"))
     assert envs
     for path in envs:
         env = yaml.safe_load(path.read_text())
@@ -53,10 +53,10 @@ def test_pyproject_pins_match():
 
 
 def test_every_rule_names_a_pinned_env():
-    envs = {p.name for p in (ROOT / "envs").glob("*.yaml")}
-    for smk in (ROOT / "workflow/rules").glob("*.smk"):
+    envs = {p.name for p in (ROOT / "workflow" / "envs").glob("*.yaml")}
+    for smk in (ROOT / "workflow/rules").rglob("*.smk"):
         text = smk.read_text()
         rules = len(re.findall(r"^\s*rule(?: \w+)?:", text, flags=re.M))
-        named = re.findall(r'conda:\s*\n\s*"\.\./\.\./envs/([\w.-]+)"', text)
+        named = re.findall(r'conda:\s*\n\s*"\.\./envs/([\w.-]+)"', text)
         assert len(named) == rules, f"{smk.name}: {rules} rules, {len(named)} conda envs"
         assert set(named) <= envs, f"{smk.name}: unknown env {set(named) - envs}"
