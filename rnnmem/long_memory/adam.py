@@ -91,9 +91,11 @@ def adam_step(
         for name, p in params.items():
             g, m, v = grads[name], state.m[name], state.v[name]
             if g.shape != p.shape or g.dtype != p.dtype:
-                raise ValueError(f"gradient {name}: {g.dtype}{g.shape}, parameter {p.dtype}{p.shape}")
+                raise ValueError(
+                    f"gradient {name}: {g.dtype}{g.shape}, parameter {p.dtype}{p.shape}"
+                )
             dt = p.dtype.type
-            # torch lerp_: weight < 0.5 -> self + w * (end - self); else end - (end - self) * (1 - w)
+            # torch lerp_: w < 0.5: self + w * (end - self), else end - (end - self) * (1 - w)
             w1 = dt(weight1)
             if abs(w1) < dt(0.5):
                 m_new = m + w1 * (g - m)

@@ -195,6 +195,10 @@ def learning_curves(files) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 # Summary tables (spec 6.4)
 # ---------------------------------------------------------------------------------------
+SUMMARY_COLUMNS = GROUP_KEYS + ["n", "n_diverged", "n_finite"]
+SUMMARY_COLUMNS += [f"{m}_{s}" for m in METRICS for s in ("mean", "sd", "min")]
+
+
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (experiment, dataset, split, model, K, H): n, n_diverged, n_finite (finite RMSE)
     and mean, sd (population, ddof = 0) and min of each metric over its finite seeds."""
@@ -211,11 +215,11 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
             row[f"{m}_sd"] = np.nan if empty else float(values.std(ddof=0))
             row[f"{m}_min"] = np.nan if empty else float(values.min())
         rows.append(row)
-    return sort_table(pd.DataFrame(rows))
+    return sort_table(pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
 
 
 def _g(value: float) -> str:
-    return "n/a" if not np.isfinite(value) else f"{value:.4g}"
+    return "n/a" if not np.isfinite(value) else f"{value:#.4g}"
 
 
 def markdown_table(summary: pd.DataFrame, experiment: str = "exp1", title: str | None = None):
@@ -303,7 +307,7 @@ def ttests(runs: pd.DataFrame) -> pd.DataFrame:
     mlstm vs lstm) and `vs_best_baseline` (every other model vs the best baseline)."""
     rows = []
     keys = ["experiment", "dataset", "split", "K", "H"]
-    for key, group in runs.groupby(keys, sort=False):
+    for key, group in sort_table(runs).groupby(keys, sort=False):
         models = set(group["model"])
         rmse = {m: group.loc[group["model"] == m, "rmse"] for m in models}
         head = dict(zip(keys, key, strict=True))
@@ -316,8 +320,7 @@ def ttests(runs: pd.DataFrame) -> pd.DataFrame:
             if best is not None:
                 pair = {"comparison": "vs_best_baseline", "model": model, "baseline": best}
                 rows.append(head | pair | compare(rmse[model], rmse[best]))
-    table = pd.DataFrame(rows, columns=TTEST_COLUMNS)
-    return sort_table(table, extra=["comparison"]) if len(table) else table
+    return pd.DataFrame(rows, columns=TTEST_COLUMNS)  # in the order of the spec's groups
 
 
 # ---------------------------------------------------------------------------------------

@@ -223,8 +223,10 @@ def claim_noise_level(
         close += ok
         numbers[r.model] = {"mean_rmse": sig(r.mean), "sd": sig(r.sd), "n": int(r.n), "close": ok}
     numbers |= {"models_tested": len(stats), "models_close": close}
-    note = "A perfect one-step predictor scores about the noise sd; RMSE below it means overfit "
-    note += "luck on the test segment, far above it a poor fit." + split_note(runs, "exp2", split)
+    note = (
+        "The best one-step predictor has an expected test RMSE of about the noise sd (sampling "
+        "error about sd / sqrt(2 n_test)); a mean well above it is a poor fit."
+    ) + split_note(runs, "exp2", split)
     return Claim(cid, statement, rule, count_verdict(close, len(stats)), numbers, note)
 
 

@@ -40,7 +40,9 @@ META_KEYS = (
 )
 
 
-def predict_test(forward, snapshot: dict[str, np.ndarray], x: np.ndarray, K: int, n_train: int, n_val: int):
+def predict_test(
+    forward, snapshot: dict[str, np.ndarray], x: np.ndarray, K: int, n_train: int, n_val: int
+):
     """Test predictions [S, n_test] in scaled units, from the zero state over all of x ([T, 1])."""
     x = np.asarray(x)
     n_test = x.shape[0] - n_train - n_val
@@ -148,6 +150,11 @@ def seed_arrays(
 def seed_path(root, dataset: str, split: str, model: str, K: int, H: int, seed: int) -> Path:
     """results/long_memory/runs/{dataset}-{split}/{model}-K{K}-H{H}/seed{seed}.npz under root."""
     return (
-        Path(root) / "results" / "long_memory" / "runs" / f"{dataset}-{split}"
-        / f"{model}-K{K}-H{H}" / f"seed{seed}.npz"
+        Path(root)
+        / "results"
+        / "long_memory"
+        / "runs"
+        / f"{dataset}-{split}"
+        / f"{model}-K{K}-H{H}"
+        / f"seed{seed}.npz"
     )

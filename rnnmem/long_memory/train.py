@@ -32,7 +32,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from rnnmem.long_memory.adam import AdamState, adam_from_arrays, adam_init, adam_step, adam_to_arrays
+from rnnmem.long_memory.adam import (
+    AdamState,
+    adam_from_arrays,
+    adam_init,
+    adam_step,
+    adam_to_arrays,
+)
 
 SNAPSHOT_RULES = ("authors", "corrected")
 
@@ -52,7 +58,9 @@ class TrainSettings:
 
     def __post_init__(self):
         if self.snapshot_rule not in SNAPSHOT_RULES:
-            raise ValueError(f"snapshot_rule {self.snapshot_rule!r}, expected one of {SNAPSHOT_RULES}")
+            raise ValueError(
+                f"snapshot_rule {self.snapshot_rule!r}, expected one of {SNAPSHOT_RULES}"
+            )
         if np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype {self.dtype!r}, expected float32 or float64")
         if len(self.betas) != 2:
@@ -280,7 +288,7 @@ def state_to_arrays(state: TrainState, settings: TrainSettings) -> dict[str, np.
     names = list(state.params)
     out = {
         "names": np.array(names, dtype=str),
-        "epoch": np.array(state.epoch, dtype=np.int64),
+        "epoch": np.array([state.epoch], dtype=np.int64),  # [1]: save_arrays makes 0-d 1-d
         "settings": settings.as_array(),
         "settings_text": np.array([settings.snapshot_rule, np.dtype(settings.dtype).name]),
     }
@@ -301,7 +309,7 @@ def state_from_arrays(arrays: dict[str, np.ndarray], settings: TrainSettings) ->
         raise ValueError(f"checkpoint settings {stored} differ from the run's {expected}")
     names = [str(n) for n in arrays["names"]]
     return TrainState(
-        epoch=int(arrays["epoch"]),
+        epoch=int(np.asarray(arrays["epoch"]).reshape(-1)[0]),
         params={name: np.array(arrays[f"param_{name}"]) for name in names},
         adam=adam_from_arrays(arrays, names),
         snapshot={name: np.array(arrays[f"snapshot_{name}"]) for name in names},

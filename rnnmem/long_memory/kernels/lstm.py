@@ -1,0 +1,171 @@
+"""Vanilla LSTM (spec/long-memory.md section 3.2): fused forward and hand-written BPTT, all seeds.
+
+Per seed (torch nn.LSTMCell(1, H), gate blocks i, f, g, o of the 4H rows), p = q = 1:
+
+    z_t  = w_ih x_t + b_ih + w_hh h_{t-1} + b_hh                         w_ih [4H,1], w_hh [4H,H]
+    i, f, o = sigmoid(z_t[i], z_t[f], z_t[o]),  g = tanh(z_t[g])
+    c_t  = f c_{t-1} + i g,   h_t = o tanh(c_t),   h_0 = c_0 = 0
+    y^_t = w_out h_t + b_out                                             w_out [1,H], b_out [1]
+
+Backward, with r_t = w_hh^T dz_{t+1} and e_t = dc_{t+1} f_{t+1} carried from the next step:
+
+    dh = dy_t w_out^T + r_t,   dc = dh o (1 - tanh(c_t)^2) + e_t
+    dz[i] = dc g i (1 - i),  dz[f] = dc c_{t-1} f (1 - f),  dz[g] = dc i (1 - g^2),
+    dz[o] = dh tanh(c_t) o (1 - o);   dw_hh += dz h_{t-1}^T, dw_ih += dz x_t, db_ih = db_hh += dz
+
+Stored per step: gate activations act[t, s * 4H + r], c[t, lane], tanh(c)[t, lane], h[t, lane]
+(lane = s * H + k; row 0 of c and h = the zero state).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import common_fixed as cf
+
+NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
+
+
+@numba.njit(inline="always")
+def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, act, c, tc, h, yhat, H):
+    """Steps 0..T-1 (T = len(x)); c[0] and h[0] must hold the zero state."""
+    n = w_hh.shape[0]
+    G = 4 * H
+    z = np.empty(G, dtype=x.dtype)
+    for t in range(x.shape[0]):
+        for s in range(n):
+            base, gbase = s * H, s * G
+            for r in range(G):
+                acc = w_ih[s, r, 0] * x[t] + b_ih[s, r]
+                for j in range(H):
+                    acc += w_hh[s, r, j] * h[t, base + j]
+                z[r] = acc + b_hh[s, r]
+            out = b_out[s, 0]
+            for k in range(H):
+                ig = cf.sigmoid(z[k])
+                fg = cf.sigmoid(z[H + k])
+                gg = cf.tanh(z[2 * H + k])
+                og = cf.sigmoid(z[3 * H + k])
+                act[t, gbase + k] = ig
+                act[t, gbase + H + k] = fg
+                act[t, gbase + 2 * H + k] = gg
+                act[t, gbase + 3 * H + k] = og
+                ct = fg * c[t, base + k] + ig * gg
+                tct = cf.tanh(ct)
+                c[t + 1, base + k] = ct
+                tc[t, base + k] = tct
+                ht = og * tct
+                h[t + 1, base + k] = ht
+                out += w_out[s, 0, k] * ht
+            yhat[t, s] = out
+
+
+@numba.njit(inline="always")
+def _run(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, H):
+    """Allocate the stores and run the forward pass over all of x."""
+    n, T, dt = w_hh.shape[0], x.shape[0], x.dtype
+    act = np.empty((T, n * 4 * H), dtype=dt)
+    c = np.empty((T + 1, n * H), dtype=dt)
+    h = np.empty((T + 1, n * H), dtype=dt)
+    c[0, :] = 0.0
+    h[0, :] = 0.0
+    tc = np.empty((T, n * H), dtype=dt)
+    yhat = np.empty((T, n), dtype=dt)
+    _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, act, c, tc, h, yhat, H)
+    return act, c, tc, h, yhat
+
+
+@numba.njit(**cf.JIT)
+def _predict(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x):
+    if w_hh.shape[2] == 1:  # inlined with the literal: LLVM drops the hidden-unit loops
+        return _run(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, 1)[4]
+    return _run(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, w_hh.shape[2])[4]
+
+
+@numba.njit(**cf.JIT)
+def _loss_grad(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val):
+    if w_hh.shape[2] == 1:  # see _predict
+        return _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, 1)
+    return _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, w_hh.shape[2])
+
+
+@numba.njit(inline="always")
+def _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, H):
+    n, dt = w_hh.shape[0], x.dtype
+    one = dt.type(1.0)
+    G = 4 * H
+    act, c, tc, h, yhat = _run(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x[: n_train + n_val], H)
+    loss_train = np.empty(n, dtype=dt)
+    loss_val = np.empty(n, dtype=dt)
+    cf.mse_losses(yhat, y, n_train, n_val, loss_train, loss_val)
+    dy = np.empty((n_train, n), dtype=dt)
+    cf.output_grads(yhat, y, n_train, dy)
+
+    g_w_ih = np.zeros_like(w_ih)
+    g_w_hh = np.zeros_like(w_hh)
+    g_b = np.zeros_like(b_ih)
+    g_w_out = np.zeros_like(w_out)
+    g_b_out = np.zeros_like(b_out)
+    r = np.zeros(n * H, dtype=dt)  # w_hh^T dz_{t+1}
+    e = np.zeros(n * H, dtype=dt)  # dc_{t+1} f_{t+1}
+    dz = np.empty(G, dtype=dt)
+    for t in range(n_train - 1, -1, -1):
+        for s in range(n):
+            base, gbase = s * H, s * G
+            g = dy[t, s]
+            g_b_out[s, 0] += g
+            for k in range(H):
+                lane = base + k
+                ig = act[t, gbase + k]
+                fg = act[t, gbase + H + k]
+                gg = act[t, gbase + 2 * H + k]
+                og = act[t, gbase + 3 * H + k]
+                tct = tc[t, lane]
+                g_w_out[s, 0, k] += g * h[t + 1, lane]
+                dh = g * w_out[s, 0, k] + r[lane]
+                dc = dh * og * (one - tct * tct) + e[lane]
+                e[lane] = dc * fg
+                dz[k] = dc * gg * ig * (one - ig)
+                dz[H + k] = dc * c[t, lane] * fg * (one - fg)
+                dz[2 * H + k] = dc * ig * (one - gg * gg)
+                dz[3 * H + k] = dh * tct * og * (one - og)
+            for q in range(G):
+                g_w_ih[s, q, 0] += dz[q] * x[t]
+                g_b[s, q] += dz[q]
+                for j in range(H):
+                    g_w_hh[s, q, j] += dz[q] * h[t, base + j]
+            for j in range(H):
+                acc = dt.type(0.0)
+                for q in range(G):
+                    acc += w_hh[s, q, j] * dz[q]
+                r[base + j] = acc
+    return loss_train, loss_val, g_w_ih, g_w_hh, g_b, g_w_out, g_b_out
+
+
+def forward(params: dict, x, K: int | None = None) -> np.ndarray:
+    """Predictions [S, T, 1] from the zero state over all T steps (K is unused)."""
+    dtype = cf.param_dtype(params, NAMES)
+    yhat = _predict(*[np.ascontiguousarray(params[name]) for name in NAMES], cf.series(x, dtype))
+    return np.ascontiguousarray(yhat.T)[:, :, None]
+
+
+def loss_grad(params: dict, x, y, n_train: int, n_val: int, K: int | None = None, active=None):
+    """(train_loss [S], val_loss [S], grads) of one pass over n_train + n_val steps."""
+    dtype = cf.param_dtype(params, NAMES)
+    xs, ys = cf.series(x, dtype), cf.series(y, dtype, "y")
+    cf.check_lengths(xs, ys, n_train, n_val)
+    n_seeds = params[NAMES[0]].shape[0]
+    idx = cf.active_index(n_seeds, active)
+    out = _loss_grad(*cf.gather(params, NAMES, idx), xs, ys, n_train, n_val)
+    loss_train, loss_val, g_w_ih, g_w_hh, g_b, g_w_out, g_b_out = out
+    sub = dict(w_ih=g_w_ih, w_hh=g_w_hh, b_ih=g_b, b_hh=g_b.copy(), w_out=g_w_out, b_out=g_b_out)
+    return (
+        cf.scatter_losses(loss_train, idx, n_seeds),
+        cf.scatter_losses(loss_val, idx, n_seeds),
+        cf.scatter_grads(params, sub, idx),
+    )
+
+
+def SHAPES(H, K):  # noqa: N802  (temporary, timing only)
+    return dict(w_ih=(4 * H, 1), w_hh=(4 * H, H), b_ih=(4 * H,), b_hh=(4 * H,), w_out=(1, H), b_out=(1,))
