@@ -24,6 +24,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/memorization.smk"
 include: "workflow/rules/forgetting.smk"
+include: "workflow/rules/long_memory.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -31,6 +31,10 @@ COMMANDS = {
     # long memory (spec/long-memory.md)
     "fetch-long-memory": "rnnmem.long_memory.fetch:fetch_main",
     "generate-long-memory": "rnnmem.long_memory.generate:generate_main",
+    "train-long-memory": "rnnmem.long_memory.jobs:main",
+    "aggregate-long-memory": "rnnmem.long_memory.aggregate:main",
+    "figures-long-memory": "rnnmem.long_memory.figures:main",
+    "claims-long-memory": "rnnmem.long_memory.claims:main",
     # every study
     "claims-summary": "rnnmem.core.claims:summary_main",
     "config-docs": "rnnmem.config_docs:main",

@@ -1,96 +1,25 @@
-"""Benchmark: the ensemble engine against training one torch.nn model per run.
+"""Benchmarks, one per study: `python -m rnnmem bench <study> [options]`.
 
-    python -m rnnmem bench memorization [--runs 100] [--epochs 20] [--configs rnn:1:5 ...]
+    python -m rnnmem bench memorization --runs 100 --epochs 20
+    python -m rnnmem bench long-memory --seeds 100
 
-Both sides train the same runs (same seeds, same fresh data per mini-batch, same SGD
-settings) in this one process, one after the other, and the bench prints the seconds per
-run of each and their ratio per (cell, layers, units). Only ratios are meant to be
-compared across machines.
+Each prints ratios measured side by side in one process (see the study's bench module);
+only ratios are meant to be compared across machines.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import importlib
+import sys
 
-import numpy as np
-import torch
-
-from rnnmem.core.device import configure_torch
-from rnnmem.memorization import TrainJob, _epoch_batches, _streams, train
-
-TORCH_MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-
-
-def naive_train(job: TrainJob) -> np.ndarray:
-    """Train each run alone as a torch.nn module with autograd; returns last epoch's losses."""
-    inits, rngs, _ = _streams(job)
-    t_max = max(job.task_spec.length_bounds(p)[1] for p in job.positions)
-    final = []
-    for m in range(len(job.models)):
-        net = TORCH_MODULES[job.cell](1, job.units, job.layers, batch_first=True)
-        bound = 1.0 / np.sqrt(job.units)
-        with torch.no_grad():
-            for p in net.parameters():
-                p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=inits[m]))
-        one = _single(job, m)
-        for _ in range(job.epochs):
-            x, lengths, targets = (torch.from_numpy(a[:, 0]) for a in _epoch_batches(one, [rngs[m]], t_max))
-            for s in range(job.steps_per_epoch):
-                seq_out, _ = net(x[s].unsqueeze(-1))  # (B, T, c)
-                readout = seq_out[torch.arange(job.batch_size), lengths[s] - 1].sum(-1)
-                loss = (readout - targets[s]).abs().mean()
-                net.zero_grad()
-                loss.backward()
-                with torch.no_grad():
-                    for p in net.parameters():
-                        p -= job.lr * p.grad
-        final.append(loss.item())
-    return np.array(final)
-
-
-def _single(job: TrainJob, m: int) -> TrainJob:
-    """A job view holding only model m (for the data sampler)."""
-    one = TrainJob(**{k: v for k, v in vars(job).items() if k != "models"})
-    one.models = [job.models[m]]
-    return one
-
-
-def bench_memorization(runs: int, epochs: int, configs: list[str]) -> list[dict]:
-    rows = []
-    for spec in configs:
-        cell, layers, units = spec.split(":")
-        positions = list(range(1, 11))
-        seeds = max(1, runs // len(positions))
-        job = TrainJob("bench", cell, "variable", int(layers), int(units), positions, seeds, epochs,
-                       eval_every=epochs, eval_sequences=64)
-        n = len(job.models)
-        start = time.perf_counter()
-        naive_train(job)
-        naive = time.perf_counter() - start
-        start = time.perf_counter()
-        train(job, log=lambda _: None)
-        engine = time.perf_counter() - start
-        rows.append(dict(config=spec, runs=n, naive_s_per_run=naive / n, engine_s_per_run=engine / n,
-                         speedup=naive / engine))
-        r = rows[-1]
-        print(f"{spec:>10}  runs={n:4d}  naive {r['naive_s_per_run']:.4f} s/run  "
-              f"engine {r['engine_s_per_run']:.4f} s/run  speedup {r['speedup']:.1f}x", flush=True)
-    return rows
+BENCHES = {
+    "memorization": "rnnmem.memorization.bench",
+    "long-memory": "rnnmem.long_memory.bench",
+}
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="rnnmem bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=["memorization"])
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=20, help="epochs of 10 SGD steps each")
-    parser.add_argument("--configs", nargs="+", default=["rnn:1:5", "lstm:1:5", "gru:1:5", "rnn:2:10"],
-                        help="cell:layers:units")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    configure_torch(threads=args.threads)
-    print(f"memorization training, {args.runs} runs x {args.epochs} epochs x 10 steps, "
-          f"{args.threads} thread(s); naive = one torch.nn model per run, one after another")
-    bench_memorization(args.runs, args.epochs, args.configs)
-    return 0
+    if not argv or argv[0] not in BENCHES:
+        print(__doc__.strip() + "\n\nstudies: " + ", ".join(BENCHES), file=sys.stderr)
+        return 2
+    return int(importlib.import_module(BENCHES[argv[0]]).main(argv[1:]) or 0)

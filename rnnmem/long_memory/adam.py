@@ -9,8 +9,11 @@ For every seed s and parameter tensor (no weight decay, no amsgrad), with k = st
 
 This is torch's single-tensor path (`_single_tensor_adam`, the CPU default) operation by
 operation: the bias corrections and the step size are Python floats (float64), cast to the
-parameters' dtype where they meet an array, exactly as torch casts a Scalar. Only a fused
-multiply-add that torch's vector kernels may use in lerp_ can differ, by one rounding.
+parameters' dtype where they meet an array, exactly as torch casts a Scalar. The one known
+difference: torch's CPU lerp_ kernel may use a fused multiply-add (it does on the development
+machine for tensors of more than one element), which numpy cannot, so m can differ by one
+rounding per step (measured over 50 random steps: parameters within 9e-16 in float64 and
+2.4e-7 in float32; one-element tensors, as in the H = 1 models, matched bit for bit).
 
 Per-seed mask: only active seeds are updated (np.where, so a NaN in a masked seed stays
 there). A masked seed's parameters, moments and step count are frozen, not updated with a

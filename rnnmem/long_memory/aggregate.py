@@ -11,9 +11,7 @@ arrays test_pred, test_true, train_loss, val_loss, param_*; meta with the metric
   how many remain).
 * `summary_table` / `markdown_table`: mean, sd (ddof = 0, spec A7) and min over seeds of
   RMSE, MAE, MAPE ("Table 2" = mean +- sd, "Table 3" = min); DJI shown x100 in Markdown only.
-* `ttests`: spec 6.5, augmented model vs vanilla counterpart, and every model vs the best
-  baseline: Welch t (two-sided p, one-sided p for H1 mean(model) < mean(baseline)) and the
-  pooled-variance t.
+* t-tests (spec 6.5): `rnnmem.long_memory.stats`.
 * `best_seed_predictions`: the test segment of the best seed (lowest test RMSE) of each model.
 
 Statistics use the seeds whose metric is finite; seeds flagged diverged are counted.
@@ -26,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rnnmem.core.io import load_arrays
 
@@ -100,17 +97,16 @@ def experiment_views(meta: dict, k_main: int = MAIN_K, h_main: int = MAIN_H, k_s
 
 
 def _pairs(files, experiment_of):
-    """(experiment, path) pairs from explicit pairs, or from paths and `experiment_of(meta)`."""
-    cache = {}
+    """(experiment, path, meta) from explicit (experiment, path) pairs, or from paths and
+    `experiment_of(meta)`; each file is read once, and only its meta is kept."""
+    metas = {}
     for item in files:
-        if isinstance(item, (tuple, list)):
-            experiment, path = item
-            yield experiment, Path(path), cache.setdefault(Path(path), load_arrays(path))
-            continue
-        path = Path(item)
-        loaded = cache.setdefault(path, load_arrays(path))
-        for experiment in experiment_of(loaded[1]):
-            yield experiment, path, loaded
+        explicit = isinstance(item, (tuple, list))
+        path = Path(item[1] if explicit else item)
+        if path not in metas:
+            metas[path] = load_arrays(path)[1]
+        for experiment in [item[0]] if explicit else experiment_of(metas[path]):
+            yield experiment, path, metas[path]
 
 
 def _check_meta(path, meta: dict) -> None:
@@ -126,7 +122,7 @@ def load_runs(files, experiment_of=experiment_views) -> pd.DataFrame:
     (a list; default: the contract's views). All files must come from one tier.
     """
     rows, tiers = [], set()
-    for experiment, path, (_, meta) in _pairs(files, experiment_of):
+    for experiment, path, meta in _pairs(files, experiment_of):
         _check_meta(path, meta)
         tiers.add(meta["tier"])
         row = {k: meta[k] for k in RUN_COLUMNS if k != "experiment"}
@@ -243,11 +239,11 @@ def markdown_table(summary: pd.DataFrame, experiment: str = "exp1", title: str |
         label_h = block["H"].nunique() > 1
         table2 = ["| model | RMSE | MAE | MAPE | seeds | diverged |", "|---|---|---|---|---|---|"]
         table3 = ["| model | RMSE | MAE | MAPE |", "|---|---|---|---|"]
+        f = {"rmse": scale, "mae": scale, "mape": 1.0}  # MAPE is relative: never scaled
         for r in block.itertuples():
             name = MODEL_LABEL.get(r.model, r.model)
             name += f" K={r.K}" if label_k else ""
             name += f" H={r.H}" if label_h else ""
-            f = {m: scale if m != "mape" else 1.0 for m in METRICS}
             cells = [
                 f"{_g(getattr(r, f'{m}_mean') * f[m])} ± {_g(getattr(r, f'{m}_sd') * f[m])}"
                 for m in METRICS
@@ -258,69 +254,6 @@ def markdown_table(summary: pd.DataFrame, experiment: str = "exp1", title: str |
         lines += [heading, "", "Table 2 style: mean ± sd over seeds.", "", *table2, ""]
         lines += ["Table 3 style: best seed (minimum over seeds).", "", *table3, ""]
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------
-# Significance tests (spec 6.5)
-# ---------------------------------------------------------------------------------------
-TTEST_COLUMNS = GROUP_KEYS[:3] + ["K", "H", "comparison", "model", "baseline"]
-TTEST_COLUMNS += ["n_model", "n_baseline", "mean_model", "mean_baseline", "diff"]
-TTEST_COLUMNS += ["welch_t", "welch_p", "welch_p_less", "pooled_t", "pooled_p"]
-
-
-def compare(model_rmse, baseline_rmse) -> dict:
-    """Two-sample t-tests of model vs baseline RMSE (finite values; NaN if n < 2 in either)."""
-    a, b = finite(model_rmse), finite(baseline_rmse)
-    row = {"n_model": len(a), "n_baseline": len(b)}
-    row["mean_model"] = float(a.mean()) if len(a) else np.nan
-    row["mean_baseline"] = float(b.mean()) if len(b) else np.nan
-    row["diff"] = row["mean_model"] - row["mean_baseline"]
-    nan = {k: np.nan for k in ("welch_t", "welch_p", "welch_p_less", "pooled_t", "pooled_p")}
-    if len(a) < 2 or len(b) < 2:
-        return row | nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # zero variance in both: NaN
-        welch = stats.ttest_ind(a, b, equal_var=False)
-        less = stats.ttest_ind(a, b, equal_var=False, alternative="less")
-        pooled = stats.ttest_ind(a, b, equal_var=True)
-    return row | {
-        "welch_t": float(welch.statistic),
-        "welch_p": float(welch.pvalue),
-        "welch_p_less": float(less.pvalue),
-        "pooled_t": float(pooled.statistic),
-        "pooled_p": float(pooled.pvalue),
-    }
-
-
-def best_baseline(group: pd.DataFrame) -> str | None:
-    """The baseline (rnn, lstm, rnn2, rwa, mist) with the lowest mean finite RMSE."""
-    means = {
-        m: finite(group.loc[group["model"] == m, "rmse"]).mean()
-        for m in BASELINES
-        if len(finite(group.loc[group["model"] == m, "rmse"]))
-    }
-    return min(means, key=lambda m: (means[m], MODEL_ORDER.index(m))) if means else None
-
-
-def ttests(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per (experiment, dataset, split, K, H): rows `vs_vanilla` (mrnnf, mrnn vs rnn; mlstmf,
-    mlstm vs lstm) and `vs_best_baseline` (every other model vs the best baseline)."""
-    rows = []
-    keys = ["experiment", "dataset", "split", "K", "H"]
-    for key, group in sort_table(runs).groupby(keys, sort=False):
-        models = set(group["model"])
-        rmse = {m: group.loc[group["model"] == m, "rmse"] for m in models}
-        head = dict(zip(keys, key, strict=True))
-        for model, baseline in VANILLA_PAIRS:
-            if model in models and baseline in models:
-                pair = {"comparison": "vs_vanilla", "model": model, "baseline": baseline}
-                rows.append(head | pair | compare(rmse[model], rmse[baseline]))
-        best = best_baseline(group)
-        for model in sorted(models - {best}, key=lambda m: rank(MODEL_ORDER, m)):
-            if best is not None:
-                pair = {"comparison": "vs_best_baseline", "model": model, "baseline": best}
-                rows.append(head | pair | compare(rmse[model], rmse[best]))
-    return pd.DataFrame(rows, columns=TTEST_COLUMNS)  # in the order of the spec's groups
 
 
 # ---------------------------------------------------------------------------------------
@@ -355,3 +288,60 @@ def best_seed_predictions(runs: pd.DataFrame, files, experiment: str = "exp1") -
         return pd.DataFrame(columns=JOB_KEYS + ["seed", "rmse", "step", "true", "pred"])
     table = pd.concat(frames, ignore_index=True)
     return sort_table(table, extra=["step"])
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: `python -m rnnmem aggregate-long-memory`
+# ---------------------------------------------------------------------------------------
+def view_files(views: dict, runs_dir, seed_base: int) -> list[tuple[str, Path]]:
+    """(experiment, seed file) pairs: each experiment reads the first n seeds of its jobs.
+
+    views: {experiment: {job: n}}, job = "<dataset>-<split>/<model>-K<K>-H<H>".
+    """
+    return [
+        (experiment, Path(runs_dir) / job / f"seed{seed}.npz")
+        for experiment, jobs in views.items()
+        for job, n in jobs.items()
+        for seed in range(seed_base, seed_base + n)
+    ]
+
+
+def main(argv=None) -> int:
+    import argparse
+    import json
+
+    from rnnmem.core.io import write_csv, write_json, write_text
+    from rnnmem.core.provenance import provenance
+    from rnnmem.long_memory.stats import ttests
+
+    parser = argparse.ArgumentParser(prog="python -m rnnmem aggregate-long-memory")
+    parser.add_argument("--views", type=json.loads, required=True, help="{experiment: {job: n}}")
+    parser.add_argument("--runs-dir", required=True, help="results/long_memory/runs")
+    parser.add_argument("--seed-base", type=int, required=True)
+    parser.add_argument("--tier", required=True)
+    for name in ("runs", "curves", "summary", "ttests", "predictions"):
+        parser.add_argument(f"--{name}", required=True, help=f"{name} table (CSV) to write")
+    parser.add_argument("--tables", required=True, help="Tables 2 and 3 as Markdown")
+    args = parser.parse_args(argv)
+    pairs = view_files(args.views, args.runs_dir, args.seed_base)
+    runs = load_runs(pairs)
+    record = provenance(tier=args.tier, views=args.views)
+    shown = [(e, p) for e, p in pairs if e in ("exp1", "exp2")]  # curves and test segments
+    summary = summary_table(runs)
+    write_csv(args.runs, runs, provenance=record)
+    write_csv(args.curves, learning_curves(shown), provenance=record)
+    write_csv(args.summary, summary, provenance=record)
+    write_csv(args.ttests, ttests(runs), provenance=record)
+    predictions = [best_seed_predictions(runs, shown, e) for e in ("exp1", "exp2")]
+    write_csv(args.predictions, pd.concat(predictions, ignore_index=True), provenance=record)
+    titles = {
+        "exp1": "Experiment 1: long-memory series (the paper's Tables 2 and 3)",
+        "exp2": "Experiment 2: RNN-generated short-memory series",
+        "exp3": "Experiment 3: filter length K",
+        "sensitivity": "Hidden-size sensitivity runs (not in the paper)",
+    }
+    parts = [f"Tier: **{args.tier}**.", ""]
+    parts += [markdown_table(summary, e, titles.get(e, e)) for e in args.views]
+    write_text(args.tables, "\n".join(parts))
+    write_json(args.tables + ".provenance.json", record)
+    return 0

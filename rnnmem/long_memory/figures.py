@@ -95,7 +95,7 @@ def _select(table: pd.DataFrame, **where) -> pd.DataFrame:
 
 def _seed_range(counts) -> str:
     low, high = int(min(counts)), int(max(counts))
-    return f"{low} seeds" if low == high else f"{low}-{high} seeds"
+    return f"{low} seed{'s' * (low != 1)}" if low == high else f"{low}-{high} seeds"
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def rmse_boxplot(
         return note_figure(path, title, f"No runs of {experiment} ({where}).", tier)
     datasets = ordered(rows["dataset"], DATASET_ORDER)
     n_rows, n_cols = grid_shape(len(datasets), 2)
-    fig, axes = new_figure(5.2 * n_cols, 3.6 * n_rows + 0.6, n_rows, n_cols)
+    fig, axes = new_figure(max(6.5, 5.2 * n_cols), 3.6 * n_rows + 0.8, n_rows, n_cols)
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         block = rows[rows["dataset"] == dataset]
         models = ordered(block["model"], MODEL_ORDER)
@@ -140,7 +140,7 @@ def rmse_boxplot(
             ax.plot(np.full(len(data[i]), i), data[i], ".", color=COLOURS.get(models[i]), ms=3)
         if reference is not None:
             ax.axhline(reference, color="0.4", ls="--", lw=0.8, label=f"noise sd {reference:g}")
-            ax.legend(loc="upper right", fontsize=7)
+            ax.legend(loc="best", fontsize=7)
         ax.set_xlim(-0.6, len(models) - 0.4)
         ax.set_xticks(range(len(models)), [label(m) for m in models], rotation=45, ha="right")
         ax.set_ylabel("test RMSE (original units)")
@@ -152,7 +152,7 @@ def rmse_boxplot(
         ax.set_title("\n".join([head] + [n for n in notes if n]), fontsize=9)
     for ax in axes.flat[len(datasets) :]:
         ax.set_visible(False)
-    fig.suptitle(f"{title}, {where}")
+    fig.suptitle(f"{title}\n{where}")
     return save_figure(fig, path, tier)
 
 
@@ -254,13 +254,13 @@ def k_sweep_figure(
 ):
     """Mean test RMSE +- sd (ddof 0) over seeds against K, one panel per dataset."""
     rows = _select(summary, experiment="exp3", split=split, H=H)
-    title = f"Experiment 3: test RMSE against the filter length K (split {split}, H={H})"
+    title = f"Experiment 3: test RMSE against the filter length K\n(split {split}, H={H})"
     rows = rows[rows["model"].isin(models)]
     if rows.empty:
         return note_figure(path, title, "No runs of exp3.", tier)
     datasets = ordered(rows["dataset"], DATASET_ORDER)
     n_rows, n_cols = grid_shape(len(datasets), 2)
-    fig, axes = new_figure(5.0 * n_cols, 3.3 * n_rows + 0.7, n_rows, n_cols)
+    fig, axes = new_figure(max(6.5, 5.0 * n_cols), 3.3 * n_rows + 0.9, n_rows, n_cols)
     ks = sorted(rows["K"].unique())
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         block = rows[rows["dataset"] == dataset]
@@ -289,3 +289,53 @@ def k_sweep_figure(
         ax.set_visible(False)
     fig.suptitle(title)
     return save_figure(fig, path, tier)
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: `python -m rnnmem figures-long-memory`
+# ---------------------------------------------------------------------------------------
+def _pairs(items) -> list[tuple[str, str]]:
+    """['arfima-paper=out.png', ...] -> [('arfima-paper', 'out.png'), ...]."""
+    pairs = []
+    for item in items or []:
+        key, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"expected KEY=PATH, got {item!r}")
+        pairs.append((key, path))
+    return pairs
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    from rnnmem.core.io import read_csv
+
+    parser = argparse.ArgumentParser(prog="python -m rnnmem figures-long-memory")
+    for name in ("runs", "curves", "summary", "predictions"):
+        parser.add_argument(f"--{name}", required=True, help=f"{name}.csv of the aggregation")
+    parser.add_argument("--tier", required=True)
+    parser.add_argument("--K", type=int, required=True, help="Experiment 1's filter length")
+    parser.add_argument("--H", type=int, required=True, help="the main hidden size")
+    parser.add_argument("--noise-level", type=float, required=True, help="Experiment 2's noise sd")
+    parser.add_argument("--boxplots", nargs="*", default=[], help="SPLIT=PNG (Experiment 1)")
+    parser.add_argument("--exp2-boxplot", help="PNG of Experiment 2's boxplot")
+    parser.add_argument("--learning-curves", nargs="*", default=[], help="DATASET-SPLIT=PNG")
+    parser.add_argument("--test-segments", nargs="*", default=[], help="DATASET-SPLIT=PNG")
+    parser.add_argument("--k-sweep", help="PNG of Experiment 3's figure")
+    args = parser.parse_args(argv)
+    runs, curves = read_csv(args.runs), read_csv(args.curves)
+    summary, predictions = read_csv(args.summary), read_csv(args.predictions)
+    tier, K, H = args.tier, args.K, args.H
+    for split, path in _pairs(args.boxplots):
+        rmse_boxplot(runs, path, tier, "exp1", split=split, K=K, H=H)
+    if args.exp2_boxplot:
+        exp2_boxplot(runs, args.exp2_boxplot, tier, noise_level=args.noise_level, K=K, H=H)
+    for key, path in _pairs(args.learning_curves):
+        dataset, split = key.rsplit("-", 1)
+        learning_curve_figure(curves, dataset, path, tier, split=split, K=K, H=H)
+    for key, path in _pairs(args.test_segments):
+        dataset, split = key.rsplit("-", 1)
+        prediction_figure(predictions, dataset, path, tier, split=split, K=K, H=H)
+    if args.k_sweep:
+        k_sweep_figure(summary, args.k_sweep, tier, H=H)
+    return 0

@@ -7,7 +7,8 @@ Hidden size 1, scalars throughout, y_{-1} = h_{-1} = 0:
     y_t = z_t + noise_sd * eps_t,      eps_t ~ iid N(0, 1)
 
 eps = numpy.random.default_rng(seed).standard_normal(burn_in + length), drawn in one call;
-the first burn_in values of y are dropped and the next `length` kept (defaults 1000 and 4001).
+the first burn_in values of y are dropped and the next `length` kept (spec: 1000 and 4001;
+the defaults live in workflow/schemas/long_memory.schema.yaml, experiment2.generator).
 
 The series is written as a CSV (header `x`, LF endings, 17 significant digits, so it reads
 back exactly) with a sidecar `<csv>.sha256.json` holding its sha256 and the settings.
@@ -24,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from rnnmem.core.io import atomic_path, write_json
+from rnnmem.core.settings import add_settings_argument
 
 
-def rnn_process(eps, w_hh=0.5, w_hy=0.5, b_h=0.0, w_zh=1.0, b_z=0.0, noise_sd=1.0) -> np.ndarray:
+def rnn_process(eps, *, w_hh, w_hy, b_h, w_zh, b_z, noise_sd) -> np.ndarray:
     """y_0..y_{n-1} of the RNN process driven by the given standard-normal draws eps [n]."""
     eps = np.asarray(eps, dtype=np.float64)
     y = np.empty(eps.shape[0], dtype=np.float64)
@@ -40,15 +42,16 @@ def rnn_process(eps, w_hh=0.5, w_hy=0.5, b_h=0.0, w_zh=1.0, b_z=0.0, noise_sd=1.
 
 
 def generate_rnn_series(
-    w_hh: float = 0.5,
-    w_hy: float = 0.5,
-    b_h: float = 0.0,
-    w_zh: float = 1.0,
-    b_z: float = 0.0,
-    noise_sd: float = 1.0,
-    burn_in: int = 1000,
-    length: int = 4001,
-    seed: int = 2020,
+    *,
+    w_hh: float,
+    w_hy: float,
+    b_h: float,
+    w_zh: float,
+    b_z: float,
+    noise_sd: float,
+    burn_in: int,
+    length: int,
+    seed: int,
 ) -> np.ndarray:
     """The kept `length` values [length] (float64) after a burn-in of `burn_in`."""
     if burn_in < 0 or length < 1:
@@ -58,10 +61,8 @@ def generate_rnn_series(
     return y[burn_in:]
 
 
-# The generator settings and their defaults (spec 9), one source of truth: the signature.
-DEFAULTS = {
-    name: param.default for name, param in inspect.signature(generate_rnn_series).parameters.items()
-}
+# The generator settings; their defaults (spec 9) live in the workflow schema only.
+SETTINGS = tuple(inspect.signature(generate_rnn_series).parameters)
 
 
 def series_csv_bytes(values) -> bytes:
@@ -87,11 +88,11 @@ def generate_main(argv: list[str] | None = None) -> int:
         prog="generate-rnn-series", description="Experiment 2's RNN-generated series."
     )
     parser.add_argument("--out", required=True, help="CSV file to write")
-    for key, default in DEFAULTS.items():
-        kind = int if isinstance(default, int) else float
-        parser.add_argument("--" + key.replace("_", "-"), type=kind, default=default)
+    add_settings_argument(parser)
     args = parser.parse_args(argv)
-    settings = {key: getattr(args, key) for key in DEFAULTS}
+    settings = args.settings
+    if set(settings) != set(SETTINGS):
+        parser.error(f"--settings needs exactly {sorted(SETTINGS)}, got {sorted(settings)}")
     values = generate_rnn_series(**settings)
     digest = write_series_csv(args.out, values)
     out = Path(args.out)

@@ -13,6 +13,7 @@ from scipy import stats
 
 from rnnmem.core.io import save_arrays
 from rnnmem.long_memory import aggregate as agg
+from rnnmem.long_memory import stats as lm_stats
 
 N_TEST = 12
 
@@ -187,7 +188,7 @@ def test_ttests_match_scipy_and_hand_computation(tmp_path):
         for s, e in enumerate(es)
     ]
     runs = agg.load_runs(paths)
-    table = agg.ttests(runs[runs["experiment"] == "exp1"])
+    table = lm_stats.ttests(runs[runs["experiment"] == "exp1"])
     rnn = runs.loc[(runs["experiment"] == "exp1") & (runs["model"] == "rnn"), "rmse"].to_numpy()
     mrnn = runs.loc[(runs["experiment"] == "exp1") & (runs["model"] == "mrnn"), "rmse"].to_numpy()
     row = table[(table["comparison"] == "vs_vanilla") & (table["model"] == "mrnn")].iloc[0]
@@ -205,7 +206,7 @@ def test_ttests_match_scipy_and_hand_computation(tmp_path):
     assert set(best["baseline"]) == {"lstm"}  # mean 1.265 < rnn's mean
     assert set(best["model"]) == {"rnn", "mrnn"}  # every model but the best baseline itself
     # one seed: no test, but the means are there
-    lone = agg.compare([1.0], [1.0, 2.0])
+    lone = lm_stats.compare([1.0], [1.0, 2.0])
     assert np.isnan(lone["welch_t"]) and lone["mean_baseline"] == 1.5
 
 
@@ -245,5 +246,5 @@ def test_best_seed_predictions(files):
 def test_empty_inputs_do_not_crash():
     runs = agg.load_runs([])
     assert runs.empty and list(runs.columns) == agg.RUN_COLUMNS
-    assert agg.ttests(runs).empty
+    assert lm_stats.ttests(runs).empty
     assert "No runs" in agg.markdown_table(agg.summary_table(runs), "exp2")

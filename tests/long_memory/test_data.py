@@ -13,13 +13,22 @@ import pandas as pd
 import pytest
 
 from rnnmem.long_memory.data import SPLITS, prepare, read_series, split_for, window_matrix
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.generate import (
-    DEFAULTS,
     generate_main,
     generate_rnn_series,
     rnn_process,
     write_series_csv,
 )
+
+# The generator's settings come from the workflow schema, their one source.
+DEFAULTS = schema_defaults("long_memory")["experiment2"]["generator"]
+PROCESS = {k: DEFAULTS[k] for k in ("w_hh", "w_hy", "b_h", "w_zh", "b_z", "noise_sd")}
+
+
+def generate(**changes):
+    return generate_rnn_series(**{**DEFAULTS, **changes})
+
 
 FILES = {"arfima": "arfima.csv", "DJI": "DJI.csv", "traffic": "traffic.csv", "tree7": "tree7.csv"}
 ROWS = {"arfima": 4001, "DJI": 5029, "traffic": 1860, "tree7": 4351}  # MANIFEST.md, "Files"
@@ -200,7 +209,7 @@ def test_recursion_by_hand():
     y1 = h1 - 0.2
     h2 = math.tanh(0.5 * h1 + 0.5 * y1)
     y2 = h2 + 0.3
-    np.testing.assert_allclose(rnn_process(eps), [y0, y1, y2], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(rnn_process(eps, **PROCESS), [y0, y1, y2], rtol=1e-15, atol=0)
     # Every setting enters where the equations say.
     w_hh, w_hy, b_h, w_zh, b_z, sd = 0.3, -0.7, 0.2, 2.0, 0.1, 0.5
     h, y, out = 0.0, 0.0, []
@@ -214,10 +223,10 @@ def test_recursion_by_hand():
 
 
 def test_generator_uses_the_seeded_draws_and_drops_the_burn_in():
-    y = generate_rnn_series(burn_in=5, length=20, seed=7)
+    y = generate(burn_in=5, length=20, seed=7)
     eps = np.random.default_rng(7).standard_normal(25)
-    np.testing.assert_array_equal(y, rnn_process(eps)[5:])
-    assert not np.array_equal(y, generate_rnn_series(burn_in=5, length=20, seed=8))
+    np.testing.assert_array_equal(y, rnn_process(eps, **PROCESS)[5:])
+    assert not np.array_equal(y, generate(burn_in=5, length=20, seed=8))
     assert DEFAULTS == {
         "w_hh": 0.5,
         "w_hy": 0.5,
@@ -232,7 +241,7 @@ def test_generator_uses_the_seeded_draws_and_drops_the_burn_in():
 
 
 def test_default_series_is_reproducible_to_the_byte(tmp_path):
-    a, b = generate_rnn_series(), generate_rnn_series()
+    a, b = generate(), generate()
     assert a.shape == (4001,) and a.dtype == np.float64
     sha_a = write_series_csv(tmp_path / "a.csv", a)
     sha_b = write_series_csv(tmp_path / "b.csv", b)
@@ -242,19 +251,18 @@ def test_default_series_is_reproducible_to_the_byte(tmp_path):
     assert blob.startswith(b"x\n") and b"\r" not in blob and blob.count(b"\n") == 4002
     np.testing.assert_array_equal(read_series(tmp_path / "a.csv"), a)  # 17 digits round-trip
     # The kept values are values 1000..5000 of one run from the zero state.
-    np.testing.assert_array_equal(generate_rnn_series(burn_in=0, length=5001)[1000:], a)
+    np.testing.assert_array_equal(generate(burn_in=0, length=5001)[1000:], a)
 
 
 def test_generate_cli_writes_csv_and_sidecar(tmp_path):
     out = tmp_path / "gen" / "rnn_generated.csv"
-    argv = ["--out", str(out), "--length", "50", "--burn-in", "10", "--w-hy", "0.25"]
+    settings = {**DEFAULTS, "length": 50, "burn_in": 10, "w_hy": 0.25}
+    argv = ["--out", str(out), "--settings", json.dumps(settings)]
     assert generate_main(argv) == 0
     first = out.read_bytes()
     side = json.loads(Path(str(out) + ".sha256.json").read_text())
     assert side["sha256"] == hashlib.sha256(first).hexdigest() and side["rows"] == 50
-    assert side["settings"] == {**DEFAULTS, "length": 50, "burn_in": 10, "w_hy": 0.25}
+    assert side["settings"] == settings
     assert side["file"] == "rnn_generated.csv"
-    np.testing.assert_array_equal(
-        read_series(out), generate_rnn_series(length=50, burn_in=10, w_hy=0.25)
-    )
+    np.testing.assert_array_equal(read_series(out), generate(length=50, burn_in=10, w_hy=0.25))
     assert generate_main(argv) == 0 and out.read_bytes() == first

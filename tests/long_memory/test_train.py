@@ -248,6 +248,34 @@ def test_batched_training_matches_per_seed_torch_loops(rule, patience, max_epoch
             )
 
 
+def test_stopping_and_selection_on_scripted_losses():
+    """Exact dyadic losses: strict validation improvement, the min_delta boundary, the cap."""
+    inf = np.inf
+    train = [
+        [4.0, 3.5, 3.25, 3.0, 2.875, 2.75, 2.75, inf, inf, inf],  # 3.5 - 3.25 == min_delta
+        [10.0, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+    ]
+    val = [[2.0, 1.0, 1.0, 0.5, 0.5, 0.75, 0.5, 9, 9, 9], [1.0] * 10]  # ties never select
+    calls = []
+
+    def scripted(params, x, y, n_train, n_val, k, active):
+        e = len(calls)
+        calls.append(active.copy())
+        grads = {name: np.zeros_like(p) for name, p in params.items()}
+        now_train = np.where(active, [row[e] for row in train], np.nan)
+        now_val = np.where(active, [row[e] for row in val], np.nan)
+        return now_train, now_val, grads
+
+    settings = dataclasses.replace(SETTINGS, patience=3, min_delta=0.25, max_epochs=10)
+    result = run(initial_params(2), settings, fn=scripted)
+    # seed 0 counter: reset, reset, 1, reset, 1, 2, 3 -> stops after epoch 6
+    assert result.stop_epoch.tolist() == [6, 9] and result.epochs_run.tolist() == [7, 10]
+    assert result.best_epoch.tolist() == [3, 0]
+    assert [c.tolist() for c in calls[6:8]] == [[True, True], [False, True]]
+    np.testing.assert_array_equal(result.train_loss[0, :7], train[0][:7])
+    assert np.isnan(result.train_loss[0, 7:]).all()
+
+
 def test_snapshot_rules_differ_by_one_step():
     params0 = initial_params(3)
     seen = []  # parameters at each epoch's pass = the pre-step parameters of that epoch

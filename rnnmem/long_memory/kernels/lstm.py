@@ -13,8 +13,10 @@ Backward, with r_t = w_hh^T dz_{t+1} and e_t = dc_{t+1} f_{t+1} carried from the
     dz[i] = dc g i (1 - i),  dz[f] = dc c_{t-1} f (1 - f),  dz[g] = dc i (1 - g^2),
     dz[o] = dh tanh(c_t) o (1 - o);   dw_hh += dz h_{t-1}^T, dw_ih += dz x_t, db_ih = db_hh += dz
 
-Stored per step: gate activations act[t, s * 4H + r], c[t, lane], tanh(c)[t, lane], h[t, lane]
-(lane = s * H + k; row 0 of c and h = the zero state).
+Stored per step: gate activations act[t, b * n H + lane] (gate-major: blocks b = i, f, g, o, so
+each activation is one vector loop over the lanes), c[t, lane], tanh(c)[t, lane], h[t, lane]
+(lane = s * H + k; row 0 of c and h = the zero state). A forward step: pre-activations seed by
+seed, then the activations, the cell update and tanh(c) as vector loops over all lanes.
 """
 
 from __future__ import annotations
@@ -31,33 +33,31 @@ NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
 def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, act, c, tc, h, yhat, H):
     """Steps 0..T-1 (T = len(x)); c[0] and h[0] must hold the zero state."""
     n = w_hh.shape[0]
-    G = 4 * H
-    z = np.empty(G, dtype=x.dtype)
+    L = n * H
+    z = np.empty(4 * L, dtype=x.dtype)
     for t in range(x.shape[0]):
+        h_prev = h[t]
         for s in range(n):
-            base, gbase = s * H, s * G
-            for r in range(G):
+            for r in range(4 * H):  # gate block r // H, unit r % H
                 acc = w_ih[s, r, 0] * x[t] + b_ih[s, r]
                 for j in range(H):
-                    acc += w_hh[s, r, j] * h[t, base + j]
-                z[r] = acc + b_hh[s, r]
+                    acc += w_hh[s, r, j] * h_prev[s * H + j]
+                z[(r // H) * L + s * H + r % H] = acc + b_hh[s, r]
+        a = act[t]  # gate-major: i, f, g, o blocks of L lanes, each one vector loop
+        cf.sigmoid_into(z[: 2 * L], a[: 2 * L])
+        cf.tanh_into(z[2 * L : 3 * L], a[2 * L : 3 * L])
+        cf.sigmoid_into(z[3 * L :], a[3 * L :])
+        i_t, f_t, g_t, o_t = a[:L], a[L : 2 * L], a[2 * L : 3 * L], a[3 * L :]
+        c_prev, c_next, tc_t, h_next = c[t], c[t + 1], tc[t], h[t + 1]
+        for lane in range(L):
+            c_next[lane] = f_t[lane] * c_prev[lane] + i_t[lane] * g_t[lane]
+        cf.tanh_into(c_next, tc_t)
+        for lane in range(L):
+            h_next[lane] = o_t[lane] * tc_t[lane]
+        for s in range(n):
             out = b_out[s, 0]
             for k in range(H):
-                ig = cf.sigmoid(z[k])
-                fg = cf.sigmoid(z[H + k])
-                gg = cf.tanh(z[2 * H + k])
-                og = cf.sigmoid(z[3 * H + k])
-                act[t, gbase + k] = ig
-                act[t, gbase + H + k] = fg
-                act[t, gbase + 2 * H + k] = gg
-                act[t, gbase + 3 * H + k] = og
-                ct = fg * c[t, base + k] + ig * gg
-                tct = cf.tanh(ct)
-                c[t + 1, base + k] = ct
-                tc[t, base + k] = tct
-                ht = og * tct
-                h[t + 1, base + k] = ht
-                out += w_out[s, 0, k] * ht
+                out += w_out[s, 0, k] * h_next[s * H + k]
             yhat[t, s] = out
 
 
@@ -65,7 +65,7 @@ def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, act, c, tc, h, yhat, H):
 def _run(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, H):
     """Allocate the stores and run the forward pass over all of x."""
     n, T, dt = w_hh.shape[0], x.shape[0], x.dtype
-    act = np.empty((T, n * 4 * H), dtype=dt)
+    act = np.empty((T, 4 * n * H), dtype=dt)
     c = np.empty((T + 1, n * H), dtype=dt)
     h = np.empty((T + 1, n * H), dtype=dt)
     c[0, :] = 0.0
@@ -110,17 +110,16 @@ def _loss_grad_h(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, y, n_train, n_val, H):
     r = np.zeros(n * H, dtype=dt)  # w_hh^T dz_{t+1}
     e = np.zeros(n * H, dtype=dt)  # dc_{t+1} f_{t+1}
     dz = np.empty(G, dtype=dt)
+    L = n * H
     for t in range(n_train - 1, -1, -1):
+        a = act[t]
         for s in range(n):
-            base, gbase = s * H, s * G
+            base = s * H
             g = dy[t, s]
             g_b_out[s, 0] += g
             for k in range(H):
                 lane = base + k
-                ig = act[t, gbase + k]
-                fg = act[t, gbase + H + k]
-                gg = act[t, gbase + 2 * H + k]
-                og = act[t, gbase + 3 * H + k]
+                ig, fg, gg, og = a[lane], a[L + lane], a[2 * L + lane], a[3 * L + lane]
                 tct = tc[t, lane]
                 g_w_out[s, 0, k] += g * h[t + 1, lane]
                 dh = g * w_out[s, 0, k] + r[lane]
@@ -165,7 +164,3 @@ def loss_grad(params: dict, x, y, n_train: int, n_val: int, K: int | None = None
         cf.scatter_losses(loss_val, idx, n_seeds),
         cf.scatter_grads(params, sub, idx),
     )
-
-
-def SHAPES(H, K):  # noqa: N802  (temporary, timing only)
-    return dict(w_ih=(4 * H, 1), w_hh=(4 * H, H), b_ih=(4 * H,), b_hh=(4 * H,), w_out=(1, H), b_out=(1,))

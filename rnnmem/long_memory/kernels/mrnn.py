@@ -42,19 +42,27 @@ def _shapes(H: int) -> dict:
 
 
 @numba.njit(**cd.JIT)
-def _forward(x, K, n_grad, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h, w_xh,
-             w_hz, b_z, w_mz):  # fmt: skip
-    """States and predictions of a pass over x; G stored for the first n_grad steps."""
+def _forward_size(T, n_grad, H, n):
+    return 2 * (T + 1) * H * n + (T + 1) * n + 2 * T * n + n_grad * n
+
+
+@numba.njit(**cd.JIT)
+def _forward(x, K, n_grad, work, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h,
+             w_xh, w_hz, b_z, w_mz):  # fmt: skip
+    """States and predictions of a pass over x, carved from `work`; G for the first n_grad steps."""
     dt = x.dtype.type
     half, one = dt(0.5), dt(1.0)
     T = x.shape[0]
     H, n = w_hd.shape
-    h = np.zeros((T + 1, H, n), dtype=x.dtype)
-    m = np.zeros((T + 1, H, n), dtype=x.dtype)
-    d = np.zeros((T + 1, n), dtype=x.dtype)
-    f = np.empty((T, n), dtype=x.dtype)
-    g = np.empty((n_grad, n), dtype=x.dtype)
-    yhat = np.empty((T, n), dtype=x.dtype)
+    h, pos = cd.take3(work, 0, T + 1, H, n)
+    m, pos = cd.take3(work, pos, T + 1, H, n)
+    d, pos = cd.take2(work, pos, T + 1, n)
+    f, pos = cd.take2(work, pos, T, n)
+    g, pos = cd.take2(work, pos, n_grad, n)
+    yhat, pos = cd.take2(work, pos, T, n)
+    h[0] = 0.0
+    m[0] = 0.0
+    d[0] = 0.0
     acc = np.empty(n, dtype=x.dtype)
     pv = np.empty(n, dtype=x.dtype)
     pg = np.empty(n, dtype=x.dtype)
@@ -75,18 +83,18 @@ def _forward(x, K, n_grad, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b
         for k in range(H):
             for s in range(n):
                 acc[s] = b_m[k, s] + w_fm[k, s] * f[t, s]
-            for l in range(H):
+            for j in range(H):
                 for s in range(n):
-                    acc[s] += w_mm[k, l, s] * m0[l, s]
+                    acc[s] += w_mm[k, j, s] * m0[j, s]
             for s in range(n):
-                m1[k, s] = np.tanh(acc[s])
+                m1[k, s] = cd.tanh(acc[s])
             for s in range(n):
                 acc[s] = b_h[k, s] + w_xh[k, s] * xt
-            for l in range(H):
+            for j in range(H):
                 for s in range(n):
-                    acc[s] += w_hh[k, l, s] * h0[l, s]
+                    acc[s] += w_hh[k, j, s] * h0[j, s]
             for s in range(n):
-                h1[k, s] = np.tanh(acc[s])
+                h1[k, s] = cd.tanh(acc[s])
         for s in range(n):
             yhat[t, s] = b_z[s]
         for k in range(H):
@@ -96,27 +104,38 @@ def _forward(x, K, n_grad, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b
 
 
 @numba.njit(**cd.JIT)
-def _predict(x, K, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h, w_xh, w_hz, b_z,
-             w_mz):  # fmt: skip
-    out = _forward(x, K, 0, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h, w_xh,
+def _predict(x, K, work, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h, w_xh, w_hz,
+             b_z, w_mz):  # fmt: skip
+    work = cd.ensure(work, _forward_size(x.shape[0], 0, w_hd.shape[0], w_hd.shape[1]))
+    out = _forward(x, K, 0, work, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh, b_h, w_xh,
                    w_hz, b_z, w_mz)  # fmt: skip
-    return out[5]
+    return out[5], work
 
 
 @numba.njit(**cd.JIT)
-def _loss_grad(x, y, n_train, n_val, K, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm, w_hh,
-               b_h, w_xh, w_hz, b_z, w_mz):  # fmt: skip
+def _loss_grad(x, y, n_train, n_val, K, work, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm,
+               w_hh, b_h, w_xh, w_hz, b_z, w_mz):  # fmt: skip
     dt = x.dtype.type
     one, two = dt(1.0), dt(2.0)
-    h, m, d, f, g, yhat = _forward(x, K, n_train, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, w_fm,
-                                   w_hh, b_h, w_xh, w_hz, b_z, w_mz)  # fmt: skip
+    work = cd.ensure(work, _forward_size(x.shape[0], n_train, w_hd.shape[0], w_hd.shape[1]))
+    h, m, d, f, g, yhat = _forward(x, K, n_train, work, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m,
+                                   w_fm, w_hh, b_h, w_xh, w_hz, b_z, w_mz)  # fmt: skip
     train, val = cd.losses(yhat, y, n_train, n_val)
-    dy = cd.output_grads(yhat, y, n_train)
     H, n = w_hd.shape
-    gw_dd, gb_d, gw_hd, gw_md = np.zeros_like(w_dd), np.zeros_like(b_d), np.zeros_like(w_hd), np.zeros_like(w_md)
-    gw_xd, gw_mm, gb_m, gw_fm = np.zeros_like(w_xd), np.zeros_like(w_mm), np.zeros_like(b_m), np.zeros_like(w_fm)
+    gw_dd, gb_d, gw_hd, gw_md = (
+        np.zeros_like(w_dd),
+        np.zeros_like(b_d),
+        np.zeros_like(w_hd),
+        np.zeros_like(w_md),
+    )
+    gw_xd, gw_mm, gb_m, gw_fm = (
+        np.zeros_like(w_xd),
+        np.zeros_like(w_mm),
+        np.zeros_like(b_m),
+        np.zeros_like(w_fm),
+    )
     gw_hh, gb_h, gw_xh = np.zeros_like(w_hh), np.zeros_like(b_h), np.zeros_like(w_xh)
-    gw_hz, gb_z, gw_mz = np.zeros_like(w_hz), np.zeros_like(b_z), np.zeros_like(w_mz)  # fmt: skip
+    gw_hz, gb_z, gw_mz = np.zeros_like(w_hz), np.zeros_like(b_z), np.zeros_like(w_mz)
     dh = np.zeros((H, n), dtype=x.dtype)  # dL/dh_t from the steps after t
     dm = np.zeros((H, n), dtype=x.dtype)
     dd = np.zeros(n, dtype=x.dtype)
@@ -124,8 +143,10 @@ def _loss_grad(x, y, n_train, n_val, K, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, 
     zm = np.empty((H, n), dtype=x.dtype)
     za = np.empty(n, dtype=x.dtype)  # dL/d(pre-activation of d_t)
     df = np.empty(n, dtype=x.dtype)
+    dyt = np.empty(n, dtype=x.dtype)  # dL/dy^_t
     for t in range(n_train - 1, -1, -1):
-        xt, dyt = x[t], dy[t]
+        xt = x[t]
+        cd.output_grad_row(yhat, y, t, n_train, dyt)
         h0, m0, h1, m1 = h[t], m[t], h[t + 1], m[t + 1]
         for s in range(n):
             gb_z[s] += dyt[s]
@@ -152,21 +173,22 @@ def _loss_grad(x, y, n_train, n_val, K, w_dd, b_d, w_hd, w_md, w_xd, w_mm, b_m, 
                 gw_fm[k, s] += zm[k, s] * f[t, s]
                 gw_hd[k, s] += za[s] * h0[k, s]
                 gw_md[k, s] += za[s] * m0[k, s]
-            for l in range(H):
+            for j in range(H):
                 for s in range(n):
-                    gw_hh[k, l, s] += zh[k, s] * h0[l, s]
-                    gw_mm[k, l, s] += zm[k, s] * m0[l, s]
-        for l in range(H):
+                    gw_hh[k, j, s] += zh[k, s] * h0[j, s]
+                    gw_mm[k, j, s] += zm[k, s] * m0[j, s]
+        for j in range(H):
             for s in range(n):
-                dh[l, s] = w_hd[l, s] * za[s]
-                dm[l, s] = w_md[l, s] * za[s]
+                dh[j, s] = w_hd[j, s] * za[s]
+                dm[j, s] = w_md[j, s] * za[s]
         for k in range(H):
-            for l in range(H):
+            for j in range(H):
                 for s in range(n):
-                    dh[l, s] += w_hh[k, l, s] * zh[k, s]
-                    dm[l, s] += w_mm[k, l, s] * zm[k, s]
-    return (train, val, gw_dd, gb_d, gw_hd, gw_md, gw_xd, gw_mm, gb_m, gw_fm, gw_hh, gb_h, gw_xh,
-            gw_hz, gb_z, gw_mz)  # fmt: skip
+                    dh[j, s] += w_hh[k, j, s] * zh[k, s]
+                    dm[j, s] += w_mm[k, j, s] * zm[k, s]
+    d_grads = (gw_dd, gb_d, gw_hd, gw_md, gw_xd)  # the d_t gate, then the two tracks
+    track_grads = (gw_mm, gb_m, gw_fm, gw_hh, gb_h, gw_xh, gw_hz, gb_z, gw_mz)
+    return (train, val, work) + d_grads + track_grads
 
 
 def _hidden(params: dict) -> int:

@@ -11,7 +11,8 @@ last training step):
     dz_t = (dy_t w_out^T + r_t) * (1 - h_t^2)
     dw_hh += dz_t h_{t-1}^T,  dw_ih += dz_t x_t,  db_ih = db_hh += dz_t,  dw_out += dy_t h_t^T
 
-States are stored as h[t, lane] (lane = s * H + k, row 0 = the zero state).
+States are stored as h[t, lane] (lane = s * H + k, row 0 = the zero state). A forward step:
+pre-activations seed by seed, then tanh over all lanes in one vector loop, then the outputs.
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
 def _forward(w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, yhat, H):
     """Fill h[1..T] and yhat[0..T-1] (h[0] must hold the zero state)."""
     n = w_hh.shape[0]
+    z = np.empty(n * H, dtype=x.dtype)
     for t in range(x.shape[0]):
+        h_prev, h_next = h[t], h[t + 1]
         for s in range(n):
             base = s * H
             for i in range(H):
                 acc = w_ih[s, i, 0] * x[t] + b_ih[s, i]
                 for j in range(H):
-                    acc += w_hh[s, i, j] * h[t, base + j]
-                h[t + 1, base + i] = cf.tanh(acc + b_hh[s, i])
+                    acc += w_hh[s, i, j] * h_prev[base + j]
+                z[base + i] = acc + b_hh[s, i]
+        cf.tanh_into(z, h_next)  # one vector loop over all lanes
+        for s in range(n):
             out = b_out[s, 0]
             for i in range(H):
-                out += w_out[s, 0, i] * h[t + 1, base + i]
+                out += w_out[s, 0, i] * h_next[s * H + i]
             yhat[t, s] = out
 
 
@@ -129,7 +134,3 @@ def loss_grad(params: dict, x, y, n_train: int, n_val: int, K: int | None = None
         cf.scatter_losses(loss_val, idx, n_seeds),
         cf.scatter_grads(params, sub, idx),
     )
-
-
-def SHAPES(H, K):  # noqa: N802  (temporary, timing only)
-    return dict(w_ih=(H, 1), w_hh=(H, H), b_ih=(H,), b_hh=(H,), w_out=(1, H), b_out=(1,))

@@ -1,0 +1,177 @@
+"""Workflow tests of the long-memory rules: real Snakemake runs in a copy of the repository.
+
+One module-scoped run of a small grid (data from the local mirror) feeds the checks:
+every output present, nothing left to do, a byte-identical rerun in place, params-precise
+reruns, clean errors on bad config naming the key; and the real download path from a local
+HTTP server on 127.0.0.1 (good file, corrupted file, missing file).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import SHARED, copy_repo, planned_jobs, snakemake, tree_hashes
+
+pytestmark = pytest.mark.workflow
+
+MIRROR = SHARED / "data" / "long-memory"
+TARGETS = ["figures_long_memory", "claims_long_memory"]
+# Small, but every rule and both traffic splits: 12 training jobs.
+TEST_LONG_MEMORY = {
+    "source": {"mirror": str(MIRROR)},
+    "traffic_splits": ["paper", "code"],
+    "training": {"max_epochs": 6, "patience": 3, "checkpoint_every": 2},
+    "experiment1": {"datasets": ["traffic"], "models": ["rnn", "mrnn", "lstm", "mlstm"], "seeds": 3},
+    "experiment2": {"models": ["rnn", "mrnnf"], "seeds": 3},
+    "experiment3": {"datasets": ["traffic"], "models": ["mrnn"], "K": [25, 100], "seeds": 2},
+}
+
+
+def config_args(workdir: Path, config: dict | None = None) -> list[str]:
+    """The smoke tier plus TEST_LONG_MEMORY plus `config` (merged on top, one level deep)."""
+    extra = workdir / "test-long-memory.yaml"
+    extra.write_text(yaml.safe_dump({"long_memory": {**TEST_LONG_MEMORY, **(config or {})}}))
+    return ["--configfile", "config/smoke.yaml", str(extra)]
+
+
+def run(workdir: Path, *args, config: dict | None = None, targets=TARGETS, check=True):
+    return snakemake(
+        workdir, *args, *targets, "--cores", "2", *config_args(workdir, config), check=check
+    )
+
+
+def planned(workdir: Path, config: dict | None = None) -> dict[str, int]:
+    return planned_jobs(workdir, *TARGETS, *config_args(workdir, config))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    if not MIRROR.exists():
+        pytest.skip(f"no data mirror at {MIRROR}")
+    work = copy_repo(tmp_path_factory.mktemp("long_memory") / "repo")
+    run(work)
+    return work
+
+
+def test_run_writes_every_output(workdir):
+    out = workdir / "results" / "long_memory"
+    for name in ("runs.csv", "summary.csv", "ttests.csv", "curves.csv", "predictions.csv"):
+        assert (out / f"{name}.provenance.json").exists(), name
+    for name in ("tables.md", "claims.csv", "claims.md", "exp1_rmse_paper.png", "exp1_rmse_code.pdf",
+                 "exp2_rmse.png", "exp3_k_sweep.png", "curves_traffic-code.png",
+                 "segment_rnn_generated-paper.png"):
+        assert (out / name).stat().st_size > 0, name
+    runs = pd.read_csv(out / "runs.csv")
+    counts = runs.groupby("experiment").size().to_dict()
+    # exp1: 2 splits x 4 models x 3 seeds; exp2: 2 models x 3; exp3: 2 splits x 2 K x 2 seeds
+    assert counts == {"exp1": 24, "exp2": 6, "exp3": 8}
+    assert set(runs["K"]) == {25, 100} and set(runs["split"]) == {"paper", "code"}
+    # A job shared by exp1 (3 seeds) and exp3 (2 seeds) trains 3 and exp3 reads its first 2.
+    files = sorted((out / "runs" / "traffic-paper" / "mrnn-K100-H1").glob("seed*.npz"))
+    assert [f.name for f in files] == ["seed0.npz", "seed1.npz", "seed2.npz"]
+    assert (runs["epochs_run"] <= 6).all()
+    claims = pd.read_csv(out / "claims.csv")
+    assert len(claims) == 7 and set(claims["verdict"]) <= {"holds", "partly", "fails", "inconclusive"}
+    generated = out / "data" / "rnn_generated.csv"
+    assert json.loads(Path(f"{generated}.sha256.json").read_text())["rows"] == 4001
+    assert not (out / "checkpoints").exists() or not any((out / "checkpoints").rglob("*.npz"))
+
+
+def test_rerun_has_nothing_to_do_and_is_byte_identical(workdir):
+    assert planned(workdir) == {}
+    before = tree_hashes(workdir / "results" / "long_memory")
+    shutil.rmtree(workdir / "results" / "long_memory")
+    run(workdir)
+    assert tree_hashes(workdir / "results" / "long_memory") == before
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # one more K in the sweep: its two training jobs (two traffic splits) and what follows
+        ({"experiment3": {**TEST_LONG_MEMORY["experiment3"], "K": [25, 50, 100]}},
+         {"train_long_memory_exp3": 2}),
+        # a training setting changes every job
+        ({"training": {**TEST_LONG_MEMORY["training"], "lr": 0.02}},
+         {"train_long_memory_exp1": 8, "train_long_memory_exp2": 2, "train_long_memory_exp3": 2}),
+        # a claim threshold reruns the claims only
+        ({"claims": {"alpha": 0.1}}, {"claims_long_memory": 1}),
+    ],
+)
+def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
+    jobs = planned(workdir, change)
+    downstream = {"aggregate_long_memory", "figures_long_memory", "claims_long_memory"}
+    trains = {k: v for k, v in jobs.items() if k.startswith("train_")}
+    assert trains == {k: v for k, v in expected.items() if k.startswith("train_")}
+    if trains:
+        assert downstream <= set(jobs)
+    else:
+        assert jobs == expected
+
+
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"training": {"lr": -1}}, "long_memory.training.lr"),
+        ({"experiment1": {"models": ["rnn", "gru"]}}, "long_memory.experiment1.models[1]"),
+        ({"traffic_splits": ["later"]}, "long_memory.traffic_splits[0]"),
+        ({"colour": "red"}, "long_memory"),
+    ],
+)
+def test_bad_config_fails_naming_the_key(workdir, bad, key):
+    before = tree_hashes(workdir / "results" / "long_memory")
+    out = run(workdir, "-n", config=bad, check=False)
+    assert out.returncode != 0
+    assert f"config key {key}" in out.stdout + out.stderr
+    assert tree_hashes(workdir / "results" / "long_memory") == before
+
+
+# ------------------------------------------------------------------ the real download path
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving tmp_path/site as the authors' data folder."""
+    site = tmp_path / "site" / "time_series_prediction"
+    site.mkdir(parents=True)
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site")
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_good_corrupted_and_missing(tmp_path, server):
+    site, url = server
+    work = copy_repo(tmp_path / "repo")
+    shutil.copy(MIRROR / "tree7.csv", site / "tree7.csv")
+    corrupted = bytearray((MIRROR / "arfima.csv").read_bytes())
+    corrupted[100] ^= 1
+    (site / "arfima.csv").write_bytes(bytes(corrupted))
+    source = {"source": {"mirror": None, "base_url": url, "timeout": 10}}
+
+    good = "resources/long_memory/tree7.csv"
+    run(work, config=source, targets=[good])
+    assert (work / good).read_bytes() == (MIRROR / "tree7.csv").read_bytes()
+
+    for name, reason in (("arfima.csv", "sha256"), ("DJI.csv", "404")):
+        out = run(work, config=source, targets=[f"resources/long_memory/{name}"], check=False)
+        assert out.returncode != 0
+        log = (work / "logs" / "long_memory" / f"fetch_{name.split('.')[0]}.log").read_text()
+        assert name in log and reason in log, log
+        if reason == "sha256":  # both hashes named
+            from rnnmem.long_memory.fetch import MANIFEST
+
+            assert MANIFEST[name].sha256 in log
+        leftovers = [p.name for p in (work / "resources" / "long_memory").iterdir()]
+        assert leftovers == ["tree7.csv"], leftovers  # nothing that looks complete
