@@ -1,9 +1,16 @@
 # The forgetting-time study (spec/forgetting-time.md): simulate -> aggregate -> figures and
-# claims. One simulation job per (variant, cell, n_in, units) runs all of its runs.
-import shlex
-
-import numpy as np
+# claims. One simulation job per (variant, cell, n_in, units) runs all of its runs; every job
+# gets its settings as one JSON object (rnnmem.forgetting.settings picks them from the config).
 from snakemake.exceptions import WorkflowError
+
+from rnnmem.forgetting.settings import (
+    CELLS,
+    claim_settings,
+    config_problems,
+    figure_settings,
+    simulate_settings,
+    table_settings,
+)
 
 FORGET = study_config("forgetting")
 # The primary variant owns results/forgetting/; a sensitivity variant gets a subfolder.
@@ -14,92 +21,33 @@ FORGET_OUT = {
 FORGET_LOG = {v: out.replace("results/", "logs/", 1) for v, out in FORGET_OUT.items()}
 FORGET_JOB = "{cell}-in{n_in}-u{units}"
 FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
-FORGET_SIM_CODE = code_version("forgetting.py", *CORE_CODE)
-# Tables and claims do not draw: a styling edit (plotting.py) reruns only the figures.
-FORGET_TABLES_CODE = code_version(
-    "forgetting.py", "forgetting_report.py", "core/claims.py", *CORE_CODE
+# Each rule hashes the modules it runs: a styling edit (core/plotting.py, figures.py)
+# reruns only the figures, a claims edit only the claims.
+# (settings.py, which every stage imports, imports metrics.py.)
+FORGET_BASE = (
+    "forgetting/__init__.py",
+    "forgetting/settings.py",
+    "forgetting/metrics.py",
+    *CORE_CODE,
 )
+FORGET_SIM_CODE = code_version(
+    *FORGET_BASE, "forgetting/steppers.py", "forgetting/simulate.py"
+)
+FORGET_TABLES_CODE = code_version(*FORGET_BASE, "forgetting/aggregate.py")
 FORGET_FIGURES_CODE = code_version(
-    "forgetting.py", "forgetting_report.py", "core/plotting.py", *CORE_CODE
+    *FORGET_BASE, "forgetting/figures.py", "core/plotting.py"
+)
+FORGET_CLAIMS_CODE = code_version(
+    *FORGET_BASE, "forgetting/claims.py", "core/claims.py"
 )
 
 
-def forgetting_metrics():
-    """Metric names the simulation writes (as rnnmem.forgetting.metric_names, sans torch)."""
-    labels = [
-        np.format_float_scientific(e, trim="-", exp_digits=2) for e in FORGET["eps"]
-    ]
-    return (
-        ["K_exact", "S"]
-        + [f"K_tol_{lab}" for lab in labels]
-        + ["K_allclose", "F_exact"]
-        + [f"F_tol_{lab}" for lab in labels]
-    )
-
-
-def check_forgetting_config():
-    """Cross-key checks the schema cannot express; each error names its key."""
-    f = FORGET
-    if f["prefix"] >= f["steps"]:
-        raise WorkflowError(
-            f"config key forgetting.prefix={f['prefix']} must be below "
-            f"forgetting.steps={f['steps']} (the shared part would be empty)"
-        )
-    known = forgetting_metrics()
-    for key in ("figures.metrics", "figures.log_scale", "claims.metrics"):
-        section, name = key.split(".")
-        bad = [m for m in f[section][name] if m not in known]
-        if bad:
-            raise WorkflowError(
-                f"config key forgetting.{key}: {bad} not among the metrics {known} "
-                "(K_tol_/F_tol_ names need their tolerance in forgetting.eps)"
-            )
-    if f["figures"]["decay_n_in"] not in f["n_in"]:
-        raise WorkflowError(
-            f"config key forgetting.figures.decay_n_in={f['figures']['decay_n_in']} "
-            f"is not in forgetting.n_in={f['n_in']}"
-        )
-    missing = [u for u in f["figures"]["decay_units"] if u not in f["units"]]
-    if missing:
-        raise WorkflowError(
-            f"config key forgetting.figures.decay_units: {missing} not in forgetting.units={f['units']}"
-        )
-
-
-check_forgetting_config()
-
-
-def forgetting_run_files(variant):
-    """Every per-run file of one variant (the aggregation's inputs)."""
-    return expand(
-        f"{FORGET_OUT[variant]}/runs/{FORGET_JOB}/run{{run}}.npz",
-        cell=FORGET["cells"],
-        n_in=FORGET["n_in"],
-        units=FORGET["units"],
-        run=FORGET_RUN_IDS,
-    )
-
-
-def forgetting_simulation_args():
-    """CLI options of a simulation job: every setting a run depends on."""
-    f = FORGET
-    return " ".join(
-        [
-            f"--experiment {shlex.quote(str(f['experiment']))} --steps {f['steps']} --prefix {f['prefix']}",
-            f"--chunk {f['chunk']} --eps {' '.join(map(repr, map(float, f['eps'])))}",
-            f"--gaps-stored {f['gaps_stored']} --early-stop {f['early_stop']}",
-            f"--fast-mode {f['fast_mode']['enabled']} --fast-window {f['fast_mode']['window']}",
-            f"--fast-factor {float(f['fast_mode']['factor'])!r}",
-            f"--allclose-rtol {float(f['allclose']['rtol'])!r}",
-            f"--allclose-atol {float(f['allclose']['atol'])!r}",
-            f"--dtype {f['dtype']} --flush-denormal {f['flush_denormal']}",
-            f"--threads {f['threads']}",
-        ]
-    )
-
+# Cross-key checks the schema cannot express, each naming its key.
+FORGET_PROBLEMS = config_problems(FORGET)
+if FORGET_PROBLEMS:
+    raise WorkflowError("\n".join(FORGET_PROBLEMS))
 
 FORGET_FIGURES = FORGET["figures"]
-FORGET_CLAIMS = FORGET["claims"]
 
 
 for variant in FORGET["variants"]:
@@ -119,7 +67,7 @@ for variant in FORGET["variants"]:
             device=f"{logs}/simulate/{FORGET_JOB}.device.json",
             runtime=f"{logs}/simulate/{FORGET_JOB}.runtime.json",
         wildcard_constraints:
-            cell="LSTM|GRU",
+            cell="|".join(CELLS),
             n_in=r"[1-9]\d*",
             units=r"[1-9]\d*",
         conda:
@@ -128,12 +76,11 @@ for variant in FORGET["variants"]:
         resources:
             gpu=1,
         params:
-            variant=variant,
-            args=forgetting_simulation_args(),
+            settings=settings_json(simulate_settings(FORGET, variant)),
             code=FORGET_SIM_CODE,
         shell:
-            "python -m rnnmem simulate-forgetting --variant {params.variant} --cell {wildcards.cell} "
-            "--n-in {wildcards.n_in} --units {wildcards.units} {params.args} "
+            "python -m rnnmem simulate-forgetting --settings {params.settings:q} "
+            "--cell {wildcards.cell} --n-in {wildcards.n_in} --units {wildcards.units} "
             "--gpus {resources.gpu} --device-log {log.device} --runtime-log {log.runtime} "
             "--outputs {output} > {log.log} 2>&1"
 
@@ -141,18 +88,24 @@ for variant in FORGET["variants"]:
         name:
             f"aggregate_forgetting_{variant}"
         input:
-            forgetting_run_files(variant),
+            expand(
+                f"{out}/runs/{FORGET_JOB}/run{{run}}.npz",
+                cell=FORGET["cells"],
+                n_in=FORGET["n_in"],
+                units=FORGET["units"],
+                run=FORGET_RUN_IDS,
+            ),
         output:
             runs=report(
                 f"{out}/runs.csv",
-                caption="../report/forgetting_runs.rst",
+                caption="../report/forgetting/runs.rst",
                 category="Forgetting time",
                 subcategory=variant,
             ),
             runs_provenance=f"{out}/runs.csv.provenance.json",
             summary=report(
                 f"{out}/summary.csv",
-                caption="../report/forgetting_summary.rst",
+                caption="../report/forgetting/summary.rst",
                 category="Forgetting time",
                 subcategory=variant,
             ),
@@ -163,11 +116,10 @@ for variant in FORGET["variants"]:
         conda:
             "../envs/analysis.yaml"
         params:
-            variant=variant,
-            tier=TIER,
+            settings=settings_json(table_settings(FORGET, variant, TIER)),
             code=FORGET_TABLES_CODE,
         shell:
-            "python -m rnnmem aggregate-forgetting --variant {params.variant} --tier {params.tier} "
+            "python -m rnnmem aggregate-forgetting --settings {params.settings:q} "
             "--runs-csv {output.runs} --summary-csv {output.summary} "
             "--decay {output.decay} --inputs {input} > {log} 2>&1"
 
@@ -181,7 +133,7 @@ for variant in FORGET["variants"]:
             heatmaps=[
                 report(
                     f"{out}/heatmap_{metric}.png",
-                    caption="../report/forgetting_heatmap.rst",
+                    caption="../report/forgetting/heatmap.rst",
                     category="Forgetting time",
                     subcategory=variant,
                 )
@@ -192,7 +144,7 @@ for variant in FORGET["variants"]:
             ],
             decay=report(
                 f"{out}/decay.png",
-                caption="../report/forgetting_decay.rst",
+                caption="../report/forgetting/decay.rst",
                 category="Forgetting time",
                 subcategory=variant,
             ),
@@ -202,20 +154,12 @@ for variant in FORGET["variants"]:
         conda:
             "../envs/analysis.yaml"
         params:
-            variant=variant,
-            tier=TIER,
-            metrics=FORGET_FIGURES["metrics"],
-            log_scale=FORGET_FIGURES["log_scale"],
-            decay_n_in=FORGET_FIGURES["decay_n_in"],
-            decay_units=FORGET_FIGURES["decay_units"],
-            censor_at=FORGET["steps"] - FORGET["prefix"],
+            settings=settings_json(figure_settings(FORGET, variant, TIER)),
             code=FORGET_FIGURES_CODE,
         shell:
-            "python -m rnnmem figures-forgetting --variant {params.variant} --tier {params.tier} "
-            "--summary {input.summary} --decay {input.decay} --metrics {params.metrics} "
-            "--heatmaps {output.heatmaps} --log-scale {params.log_scale} "
-            "--decay-plot {output.decay} --decay-n-in {params.decay_n_in} "
-            "--decay-units {params.decay_units} --censor-at {params.censor_at} > {log} 2>&1"
+            "python -m rnnmem figures-forgetting --settings {params.settings:q} "
+            "--summary {input.summary} --decay {input.decay} "
+            "--heatmaps {output.heatmaps} --decay-plot {output.decay} > {log} 2>&1"
 
     rule:
         name:
@@ -225,14 +169,14 @@ for variant in FORGET["variants"]:
         output:
             csv=report(
                 f"{out}/claims.csv",
-                caption="../report/forgetting_claims.rst",
+                caption="../report/forgetting/claims.rst",
                 category="Forgetting time",
                 subcategory=variant,
             ),
             csv_provenance=f"{out}/claims.csv.provenance.json",
             md=report(
                 f"{out}/claims.md",
-                caption="../report/forgetting_claims.rst",
+                caption="../report/forgetting/claims.rst",
                 category="Forgetting time",
                 subcategory=variant,
             ),
@@ -241,22 +185,11 @@ for variant in FORGET["variants"]:
         conda:
             "../envs/analysis.yaml"
         params:
-            variant=variant,
-            tier=TIER,
-            experiment=FORGET["experiment"],
-            metrics=FORGET_CLAIMS["metrics"],
-            bootstrap=FORGET_CLAIMS["bootstrap"],
-            level=FORGET_CLAIMS["level"],
-            row_fraction=FORGET_CLAIMS["row_fraction"],
-            col_fraction=FORGET_CLAIMS["col_fraction"],
-            g2_ratio=FORGET_CLAIMS["g2_ratio"],
-            code=FORGET_TABLES_CODE,
+            settings=settings_json(claim_settings(FORGET, variant, TIER)),
+            code=FORGET_CLAIMS_CODE,
         shell:
-            "python -m rnnmem claims-forgetting --variant {params.variant} --tier {params.tier} "
-            "--experiment {params.experiment:q} --runs {input} --csv {output.csv} --md {output.md} "
-            "--metrics {params.metrics} --bootstrap {params.bootstrap} --level {params.level} "
-            "--row-fraction {params.row_fraction} --col-fraction {params.col_fraction} "
-            "--g2-ratio {params.g2_ratio} > {log} 2>&1"
+            "python -m rnnmem claims-forgetting --settings {params.settings:q} "
+            "--runs {input} --csv {output.csv} --md {output.md} > {log} 2>&1"
 
     if study_enabled("forgetting"):
         register_study(

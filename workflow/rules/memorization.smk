@@ -1,124 +1,11 @@
 # The memory-distance study (spec/memory-distance.md): train -> probe -> aggregate ->
 # figures and claims. One training job per (experiment, cell, task, layers, units).
-
-MEM = study_config("memorization")
-MEM_OUT = "results/memorization"
-MEM_JOB = "{cell}-{task}-l{layers}-c{units}"
-TRAINING_KEYS = ("lr", "batch_size", "steps_per_epoch", "tbptt_k")
-SHARED_KEYS = (
-    "seed",
-    "eval_sequences",
-    "eval_every",
-    "eval_seed",
-    "min_length",
-    "window",
-)
-SHARED_KEYS += ("fixed_length", "long_positions", "checkpoint_every")
+# Every job gets its settings as one JSON object (--settings, built from the validated
+# config in memorization/jobs.smk), its identity from the wildcards, and explicit input
+# and output paths; every file a job writes is declared (provenance sidecars included).
 
 
-def check_memorization_grid():
-    """Stop on a grid the task cannot have, naming the config key."""
-    for name, exp in MEM["experiments"].items():
-        if exp["task"] == "fixed" and max(exp["positions"]) > MEM["fixed_length"]:
-            raise ValueError(
-                f"config key memorization.experiments.{name}.positions: p={max(exp['positions'])} "
-                f"is impossible on the fixed-length task (q = fixed_length = {MEM['fixed_length']})"
-            )
-
-
-check_memorization_grid()
-
-
-def memorization_jobs(name):
-    """Wildcard values of every training job of experiment `name`."""
-    exp = MEM["experiments"][name]
-    return [
-        dict(cell=cell, task=exp["task"], layers=l, units=c)
-        for cell in exp["cells"]
-        for l in exp["layers"]
-        for c in exp["units"]
-    ]
-
-
-def job_settings(name, wildcards):
-    """Every setting of one job: study defaults < experiment < matching overrides."""
-    exp = MEM["experiments"][name]
-    s = {k: MEM[k] for k in TRAINING_KEYS + SHARED_KEYS}
-    s.update(
-        {
-            k: exp[k]
-            for k in TRAINING_KEYS + ("epochs", "seeds", "positions")
-            if k in exp
-        }
-    )
-    ident = dict(
-        experiment=name,
-        cell=wildcards.cell,
-        layers=int(wildcards.layers),
-        units=int(wildcards.units),
-    )
-    for o in MEM["overrides"]:
-        if all(o[k] == v for k, v in ident.items() if k in o):
-            s.update({k: v for k, v in o.items() if k not in ident})
-    return s
-
-
-def job_arguments(name, wildcards):
-    """The CLI options of a job (train and probe share them)."""
-    s = job_settings(name, wildcards)
-    args = [
-        f"--experiment {name} --cell {wildcards.cell} --task {wildcards.task}",
-        f"--layers {wildcards.layers} --units {wildcards.units}",
-        "--positions " + " ".join(map(str, s.pop("positions"))),
-    ]
-    tbptt_k = s.pop("tbptt_k")
-    if tbptt_k is not None:
-        args.append(f"--tbptt-k {tbptt_k}")
-    args += [f"--{k.replace('_', '-')} {v}" for k, v in sorted(s.items())]
-    return " ".join(args + [f"--tier {TIER}"])
-
-
-def capacity_arguments():
-    return " ".join(
-        f"--mc-{k.replace('_', '-')} {v}" for k, v in sorted(MEM["capacity"].items())
-    )
-
-
-def seed_files(name):
-    n = MEM["experiments"][name]["seeds"]
-    return expand(
-        f"{MEM_OUT}/runs/{name}/{MEM_JOB}/seed{{seed}}.npz",
-        seed=range(n),
-        allow_missing=True,
-    )
-
-
-def all_seed_files():
-    return [
-        f
-        for name in MEM["experiments"]
-        for job in memorization_jobs(name)
-        for f in expand(seed_files(name), **job)
-    ]
-
-
-def all_capacity_files(suffix):
-    return [
-        f"{MEM_OUT}/capacity/{name}/{MEM_JOB}{suffix}.csv".format(**job)
-        for name in MEM["experiments"]
-        for job in memorization_jobs(name)
-    ]
-
-
-
-TRAIN_CODE = code_version("ensemble.py", "memorization.py", *CORE_CODE)
-PROBE_CODE = code_version("ensemble.py", "memorization.py", "memory_capacity.py", *CORE_CODE)
-FIGURES_CODE = code_version(
-    "memorization_tables.py", "memorization_figures.py", "core/plotting.py", *CORE_CODE
-)
-CLAIMS_CODE = code_version(
-    "memorization_tables.py", "memorization_claims.py", "core/claims.py", *CORE_CODE
-)
+include: "memorization/jobs.smk"
 
 
 for name in MEM["experiments"]:
@@ -137,13 +24,19 @@ for name in MEM["experiments"]:
         resources:
             gpu=1,
         params:
-            args=lambda wc, name=name: job_arguments(name, wc),
+            experiment=name,
+            settings=train_settings(name),
+            tier=TIER,
+            # Written while the job runs, removed when its outputs are complete: a job
+            # killed part-way resumes from it (so it is no declared output).
             checkpoint=f"{MEM_OUT}/checkpoints/{name}/{MEM_JOB}.npz",
             code=TRAIN_CODE,
         shell:
-            "python -m rnnmem train-memorization {params.args} --gpus {resources.gpu} "
-            "--checkpoint {params.checkpoint} --device-record {log.device} "
-            "--out {output} > {log.log} 2>&1"
+            "python -m rnnmem train-memorization --experiment {params.experiment} "
+            "--cell {wildcards.cell} --task {wildcards.task} --layers {wildcards.layers} "
+            "--units {wildcards.units} --settings {params.settings:q} --tier {params.tier} "
+            "--gpus {resources.gpu} --checkpoint {params.checkpoint} "
+            "--device-record {log.device} --out {output} > {log.log} 2>&1"
 
     rule:
         name:
@@ -152,6 +45,7 @@ for name in MEM["experiments"]:
             seed_files(name),
         output:
             table=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}.csv",
+            provenance=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}.csv.provenance.json",
             curves=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}_curves.csv",
         log:
             log=f"logs/memorization/probe_{name}/{MEM_JOB}.log",
@@ -162,18 +56,22 @@ for name in MEM["experiments"]:
         resources:
             gpu=1,
         params:
-            args=lambda wc, name=name: job_arguments(name, wc),
-            capacity=capacity_arguments(),
+            experiment=name,
+            settings=probe_settings(name),
+            tier=TIER,
             code=PROBE_CODE,
         shell:
-            "python -m rnnmem probe-memorization {params.args} {params.capacity} --gpus {resources.gpu} "
-            "--device-record {log.device} --runs {input} --out {output.table} "
-            "--out-curves {output.curves} > {log.log} 2>&1"
+            "python -m rnnmem probe-memorization --experiment {params.experiment} "
+            "--cell {wildcards.cell} --task {wildcards.task} --layers {wildcards.layers} "
+            "--units {wildcards.units} --settings {params.settings:q} --tier {params.tier} "
+            "--gpus {resources.gpu} --device-record {log.device} --runs {input} "
+            "--out {output.table} --out-curves {output.curves} > {log.log} 2>&1"
 
 
 rule esn_capacity:
     output:
         table=f"{MEM_OUT}/esn.csv",
+        provenance=f"{MEM_OUT}/esn.csv.provenance.json",
         task=f"{MEM_OUT}/esn_task.csv",
     log:
         "logs/memorization/esn_capacity.log",
@@ -181,16 +79,17 @@ rule esn_capacity:
         "../envs/analysis.yaml"
     threads: 1
     params:
-        tier=TIER,
-        capacity=capacity_arguments(),
-        esn=" ".join(
-            f"--{k.replace('_', '-')} "
-            + (" ".join(map(str, v)) if isinstance(v, list) else str(v))
-            for k, v in sorted(MEM["esn"].items())
+        settings=settings_json(
+            {
+                "capacity": MEM["capacity"],
+                "esn": MEM["esn"],
+                "task": {k: MEM[k] for k in MEM_TASK_KEYS},
+            }
         ),
-        code=PROBE_CODE,
+        tier=TIER,
+        code=ESN_CODE,
     shell:
-        "python -m rnnmem esn-capacity {params.capacity} {params.esn} --tier {params.tier} "
+        "python -m rnnmem esn-capacity --settings {params.settings:q} --tier {params.tier} "
         "--out {output.table} --out-task {output.task} > {log} 2>&1"
 
 
@@ -201,53 +100,57 @@ rule aggregate_memorization:
         curves=all_capacity_files("_curves"),
     output:
         runs=f"{MEM_OUT}/runs.csv",
+        runs_provenance=f"{MEM_OUT}/runs.csv.provenance.json",
         curves=f"{MEM_OUT}/curves.csv",
+        curves_provenance=f"{MEM_OUT}/curves.csv.provenance.json",
         summary=report(
             f"{MEM_OUT}/summary.csv",
-            caption="../report/memorization_tables.rst",
+            caption="../report/memorization/tables.rst",
             category="Memorization",
         ),
+        summary_provenance=f"{MEM_OUT}/summary.csv.provenance.json",
         capacity=f"{MEM_OUT}/capacity.csv",
+        capacity_provenance=f"{MEM_OUT}/capacity.csv.provenance.json",
         capacity_curves=f"{MEM_OUT}/capacity_curves.csv",
+        capacity_curves_provenance=f"{MEM_OUT}/capacity_curves.csv.provenance.json",
     log:
         "logs/memorization/aggregate.log",
     conda:
         "../envs/analysis.yaml"
     params:
+        settings=settings_json(
+            {"theta": MEM["theta"], "curve_experiments": MEM["curve_experiments"]}
+        ),
         tier=TIER,
-        outdir=lambda wildcards, output: Path(output[0]).parent,
-        theta=MEM["theta"],
-        curve_experiments=" ".join(MEM["curve_experiments"]),
-        code=code_version("memorization.py", *CORE_CODE),
+        code=AGGREGATE_CODE,
     shell:
-        "python -m rnnmem aggregate-memorization --runs {input.runs} --capacity {input.capacity} "
-        "--capacity-curves {input.curves} --curve-experiments {params.curve_experiments} "
-        "--theta {params.theta} --tier {params.tier} --outdir {params.outdir} > {log} 2>&1"
+        "python -m rnnmem aggregate-memorization --settings {params.settings:q} "
+        "--tier {params.tier} --runs {input.runs} --capacity {input.capacity} "
+        "--capacity-curves {input.curves} --out-runs {output.runs} "
+        "--out-curves {output.curves} --out-summary {output.summary} "
+        "--out-capacity {output.capacity} "
+        "--out-capacity-curves {output.capacity_curves} > {log} 2>&1"
 
 
-MEM_FIGURES = {
-    "fig4_rnn_learning_curves": "memorization_fig4.rst",
-    "fig4_rnn_learning_curves_full": "memorization_fig4.rst",
-    "fig5_lstm_learning_curves": "memorization_fig5.rst",
-    "fig5_lstm_learning_curves_full": "memorization_fig5.rst",
-    "fig6_rnn_mean_loss": "memorization_fig6.rst",
-    "fig7_rnn_sd_loss": "memorization_fig7.rst",
-    "fig8_lstm_gru_mean_loss": "memorization_fig8.rst",
-    "fig9_rnn_fixed_length": "memorization_fig9.rst",
-    "loss_histogram": "memorization_histogram.rst",
-    "memory_capacity": "memorization_capacity.rst",
-}
+# The inputs of figures and claims: the aggregated tables and the ESN baseline.
+MEM_TABLE_FILES = dict(
+    runs=rules.aggregate_memorization.output.runs,
+    curves=rules.aggregate_memorization.output.curves,
+    capacity=rules.aggregate_memorization.output.capacity,
+    capacity_curves=rules.aggregate_memorization.output.capacity_curves,
+    esn=rules.esn_capacity.output.table,
+    esn_task=rules.esn_capacity.output.task,
+)
 
 
 rule figures_memorization:
     input:
-        rules.aggregate_memorization.output,
-        rules.esn_capacity.output,
+        **MEM_TABLE_FILES,
     output:
         [
             report(
                 f"{MEM_OUT}/{stem}.png",
-                caption=f"../report/{caption}",
+                caption=f"../report/memorization/{caption}.rst",
                 category="Memorization",
                 subcategory="Figures",
             )
@@ -259,25 +162,27 @@ rule figures_memorization:
     conda:
         "../envs/analysis.yaml"
     params:
+        settings=settings_json(
+            {"theta": MEM["theta"], "curve_epochs": MEM["curve_epochs"]}
+        ),
         tier=TIER,
-        outdir=lambda wildcards, output: Path(output[0]).parent,
-        theta=MEM["theta"],
-        curve_epochs=MEM["curve_epochs"],
         code=FIGURES_CODE,
     shell:
-        "python -m rnnmem figures-memorization --results {params.outdir} --outdir {params.outdir} --tier {params.tier} "
-        "--theta {params.theta} --curve-epochs {params.curve_epochs} > {log} 2>&1"
+        "python -m rnnmem figures-memorization --settings {params.settings:q} "
+        "--tier {params.tier} --runs {input.runs} --curves {input.curves} "
+        "--capacity {input.capacity} --capacity-curves {input.capacity_curves} "
+        "--esn {input.esn} --esn-task {input.esn_task} --out {output} > {log} 2>&1"
 
 
 rule claims_memorization:
     input:
-        rules.aggregate_memorization.output,
-        rules.esn_capacity.output,
+        **MEM_TABLE_FILES,
     output:
         csv=f"{MEM_OUT}/claims.csv",
+        provenance=f"{MEM_OUT}/claims.csv.provenance.json",
         md=report(
             f"{MEM_OUT}/claims.md",
-            caption="../report/memorization_claims.rst",
+            caption="../report/memorization/claims.rst",
             category="Memorization",
         ),
     log:
@@ -285,14 +190,21 @@ rule claims_memorization:
     conda:
         "../envs/analysis.yaml"
     params:
+        settings=settings_json(
+            {
+                "theta": MEM["theta"],
+                "theta_sensitivity": MEM["theta_sensitivity"],
+                "curve_epochs": MEM["curve_epochs"],
+            }
+        ),
         tier=TIER,
-        outdir=lambda wildcards, output: Path(output[0]).parent,
-        theta=MEM["theta"],
-        sensitivity=" ".join(map(str, MEM["theta_sensitivity"])),
         code=CLAIMS_CODE,
     shell:
-        "python -m rnnmem claims-memorization --results {params.outdir} --csv {output.csv} --md {output.md} "
-        "--tier {params.tier} --theta {params.theta} --theta-sensitivity {params.sensitivity} > {log} 2>&1"
+        "python -m rnnmem claims-memorization --settings {params.settings:q} "
+        "--tier {params.tier} --runs {input.runs} --curves {input.curves} "
+        "--capacity {input.capacity} --capacity-curves {input.capacity_curves} "
+        "--esn {input.esn} --esn-task {input.esn_task} --csv {output.csv} "
+        "--md {output.md} > {log} 2>&1"
 
 
 if study_enabled("memorization"):

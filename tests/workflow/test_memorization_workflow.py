@@ -1,83 +1,54 @@
-"""The workflow, run for real with Snakemake: dry runs, smoke run, reruns, bytes, bad input.
+"""The memorization workflow, run for real with Snakemake: dry runs, smoke run, reruns,
+bytes, bad input.
 
 One smoke run in a fresh copy of the repository is shared by most tests (module fixture);
-a second fresh copy checks that the whole tier reproduces byte for byte.
+a second fresh copy checks that the whole run reproduces byte for byte. The run is the
+smoke tier with the other studies disabled (tests/workflow has their own workflow tests),
+so it needs no network and takes a few minutes.
 """
 
-import hashlib
 import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, copy_repo, planned_jobs, snakemake, tree_hashes
 
 pytestmark = pytest.mark.workflow
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+TIER = "config/test-memorization.yaml"  # the smoke tier, memorization only (written below)
+OTHER_STUDIES = ("forgetting", "long_memory")
 
 
-def copy_repo(dest: Path) -> Path:
-    """The checkout's tracked and untracked-but-not-ignored files (what a clone would hold)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_symlink():  # e.g. profiles -> workflow/profiles
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest / name).symlink_to(os.readlink(src))
-        elif src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
+def smoke_config() -> dict:
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    for study in OTHER_STUDIES:
+        if study in config:
+            config[study]["enabled"] = False
+    return config
 
 
-def snakemake(workdir, *args, check=True):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    out = subprocess.run([SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
-    if check and out.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
-    return out
+def prepare(work):
+    """A fresh copy's memorization-only smoke tier."""
+    (work / TIER).write_text(yaml.safe_dump(smoke_config()))
+    return work
 
 
-def planned_jobs(workdir, *args) -> dict[str, int]:
-    """Jobs a dry run would execute, by rule (empty when nothing is to be done)."""
-    out = snakemake(workdir, "-n", "--cores", "2", *args)
-    text = out.stdout + out.stderr
-    if "Nothing to be done" in text:
-        return {}
-    stats = text.split("Job stats:")[1]
-    jobs = {}
-    for line in stats.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        jobs[parts[0]] = int(parts[1])
-    return jobs
-
-
-def tree_hashes(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+def run_smoke(work):
+    snakemake(work, "--configfile", TIER, "--cores", "2", "--resources", "gpu=0")
 
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    work = copy_repo(tmp_path_factory.mktemp("smoke_a"))
-    snakemake(work, "--configfile", "config/smoke.yaml", "--cores", "2", "--resources", "gpu=0")
+    work = prepare(copy_repo(tmp_path_factory.mktemp("smoke_a")))
+    run_smoke(work)
     return work
 
 
 def write_config(work, name, edit):
-    config = yaml.safe_load((work / "config/smoke.yaml").read_text())
+    config = yaml.safe_load((work / TIER).read_text())
     edit(config)
     path = work / "config" / name
     path.write_text(yaml.safe_dump(config))
@@ -111,30 +82,41 @@ def test_smoke_tier_writes_every_figure_and_claim(smoke):
     runs = pd.read_csv(out / "runs.csv")
     assert (runs["final_loss"] <= 0.5).all()
     assert set(runs["device"]) == {"cpu"}
+    # every table's provenance sidecar is a declared output, so it is there
+    for table in ("runs", "curves", "summary", "capacity", "capacity_curves", "esn", "claims"):
+        assert (out / f"{table}.csv.provenance.json").exists(), table
 
 
 def test_rerun_has_nothing_to_do(smoke):
-    assert planned_jobs(smoke, "--configfile", "config/smoke.yaml") == {}
+    assert planned_jobs(smoke, "--configfile", TIER) == {}
 
 
 def test_whole_tier_is_byte_identical_in_a_fresh_folder(smoke, tmp_path):
-    fresh = copy_repo(tmp_path)
-    snakemake(fresh, "--configfile", "config/smoke.yaml", "--cores", "2", "--resources", "gpu=0")
+    fresh = prepare(copy_repo(tmp_path))
+    run_smoke(fresh)
     first, second = tree_hashes(smoke / "results"), tree_hashes(fresh / "results")
     assert first.keys() == second.keys()
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, f"files differ between two fresh runs: {differ}"
-    assert any(name.endswith(".png") for name in first) and any(name.endswith(".pdf") for name in first)
+    assert any(name.endswith(".png") for name in first)
+    assert any(name.endswith(".pdf") for name in first)
 
 
 # ----------------------------------------------------------------- precise reruns
-MEM_DOWNSTREAM = {"aggregate_memorization": 1, "figures_memorization": 1, "claims_memorization": 1,
-                  "claims_summary": 1, "all": 1}
+MEM_DOWNSTREAM = {
+    "aggregate_memorization": 1,
+    "figures_memorization": 1,
+    "claims_memorization": 1,
+    "claims_summary": 1,
+    "all": 1,
+}
 
 
 def test_one_configuration_parameter_reruns_only_its_jobs(smoke):
     def edit(c):
-        c["memorization"]["overrides"] = [dict(experiment="fig6", cell="rnn", layers=2, units=2, lr=0.05)]
+        c["memorization"]["overrides"] = [
+            dict(experiment="fig6", cell="rnn", layers=2, units=2, lr=0.05)
+        ]
 
     jobs = planned_jobs(smoke, "--configfile", write_config(smoke, "one_config.yaml", edit))
     assert jobs == {"train_memorization_fig6": 1, "probe_memorization_fig6": 1, **MEM_DOWNSTREAM}
@@ -145,7 +127,7 @@ def test_study_wide_setting_reruns_that_study_only(smoke):
         c["memorization"]["experiments"]["fig8"]["epochs"] = 21
 
     jobs = planned_jobs(smoke, "--configfile", write_config(smoke, "epochs.yaml", edit))
-    n8 = len(yaml.safe_load((smoke / "config/smoke.yaml").read_text())["memorization"]["experiments"]["fig8"]["cells"])
+    n8 = len(smoke_config()["memorization"]["experiments"]["fig8"]["cells"])
     assert jobs == {"train_memorization_fig8": n8, "probe_memorization_fig8": n8, **MEM_DOWNSTREAM}
 
     def lr_everywhere(c):
@@ -156,13 +138,20 @@ def test_study_wide_setting_reruns_that_study_only(smoke):
     assert jobs["train_memorization_fig6"] >= 1
 
 
+LEAF_STAGES = ("memorization/figures", "memorization/heatmaps", "memorization/claims_heatmaps")
+
+
 @pytest.mark.parametrize(
     "module,expected",
     [
-        ("memory_capacity", {"probe_memorization", "esn_capacity"}),
-        ("ensemble", {"train_memorization", "probe_memorization"}),
-        ("plotting", {"figures_memorization", "figures_forgetting"}),
-        ("memorization_figures", {"figures_memorization"}),
+        ("memorization/capacity", {"probe_memorization", "esn_capacity"}),
+        ("core/ensemble", {"train_memorization", "probe_memorization"}),
+        ("core/bptt", {"train_memorization"}),
+        ("memorization/readout", {"train_memorization"}),
+        ("core/plotting", {"figures_memorization"}),
+        ("memorization/figures", {"figures_memorization"}),
+        ("memorization/heatmaps", {"figures_memorization"}),
+        ("memorization/claims_heatmaps", {"claims_memorization"}),
     ],
 )
 def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
@@ -170,14 +159,19 @@ def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
     original = path.read_text()
     try:
         path.write_text(original + "\n# an edit\n")
-        jobs = planned_jobs(smoke, "--configfile", "config/smoke.yaml")
+        jobs = planned_jobs(smoke, "--configfile", TIER)
     finally:
         path.write_text(original)
     rerun = {re.sub(r"_(fig\d|torch|keras22)$", "", rule) for rule in jobs} - {"all"}
+    rerun -= {"claims_summary"}  # downstream of every claims rule
     assert expected <= rerun, jobs
-    if module == "memory_capacity":
+    if module == "memorization/capacity":
         assert not any(rule.startswith("train_") for rule in jobs)
-    if module in ("plotting", "memorization_figures"):  # styling: figures only
+    if module in ("core/bptt", "memorization/readout"):  # training code: not the ESN
+        assert "esn_capacity" not in rerun, jobs
+    if module == "core/plotting":  # styling: figure rules only (of every enabled study)
+        assert all(rule.startswith("figures_") for rule in rerun), jobs
+    if module in LEAF_STAGES:  # a figures or claims module: that rule only
         assert rerun == expected, jobs
 
 
@@ -189,30 +183,45 @@ def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
         (lambda c: c["memorization"]["experiments"]["fig6"].update(seeds="three"), "seeds"),
         (lambda c: c["memorization"].update(lr=-1.0), "lr"),
         (lambda c: c.update(colour="blue"), "colour"),
-        (lambda c: c["memorization"]["experiments"]["fig9"].update(positions=[1, 11]),
-         "memorization.experiments.fig9.positions"),
+        (
+            lambda c: c["memorization"]["experiments"]["fig9"].update(positions=[1, 11]),
+            "memorization.experiments.fig9.positions",
+        ),
     ],
     ids=["unknown-key", "wrong-type", "out-of-range", "unknown-top-key", "impossible-grid"],
 )
 def test_bad_config_is_named_and_loses_nothing(smoke, edit, named):
     before = tree_hashes(smoke / "results")
-    out = snakemake(smoke, "--configfile", write_config(smoke, "bad.yaml", edit), "--cores", "2",
-                    check=False)
+    bad = write_config(smoke, "bad.yaml", edit)
+    out = snakemake(smoke, "--configfile", bad, "--cores", "2", check=False)
     assert out.returncode != 0
     assert named in out.stdout + out.stderr
     assert tree_hashes(smoke / "results") == before
 
 
 def test_corrupt_intermediate_file_fails_cleanly(smoke, tmp_path):
-    work = copy_repo(tmp_path)
+    work = prepare(copy_repo(tmp_path))
     shutil.copytree(smoke / "results", work / "results")
-    shutil.copytree(smoke / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
+    shutil.copytree(
+        smoke / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks")
+    )
     seed = next((work / "results/memorization/runs/fig6").rglob("seed0.npz"))
     seed.write_bytes(seed.read_bytes()[:100])  # truncated
     os.utime(seed)
     before = tree_hashes(work / "results/forgetting")
-    out = snakemake(work, "--configfile", "config/smoke.yaml", "--cores", "2", "--resources", "gpu=0",
-                    "--until", "aggregate_memorization", "--show-failed-logs", check=False)
+    out = snakemake(
+        work,
+        "--configfile",
+        TIER,
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=0",
+        "--until",
+        "aggregate_memorization",
+        "--show-failed-logs",
+        check=False,
+    )
     text = out.stdout + out.stderr
     assert out.returncode != 0
     assert "corrupt or truncated" in text and seed.name in text
@@ -224,7 +233,7 @@ def test_corrupt_intermediate_file_fails_cleanly(smoke, tmp_path):
 
 # ---------------------------------------------------------------------------- report
 def test_report_holds_every_figure_with_captions(smoke):
-    snakemake(smoke, "--configfile", "config/smoke.yaml", "--report", "results/report.html")
+    snakemake(smoke, "--configfile", TIER, "--report", "results/report.html")
     html = (smoke / "results/report.html").read_text(errors="replace")
     for stem in ("fig4_rnn_learning_curves", "fig6_rnn_mean_loss", "fig9_rnn_fixed_length"):
         assert stem in html

@@ -1,7 +1,9 @@
-"""Jaeger memory capacity (MC) and the echo-state-network baseline (spec section 9, PROPOSAL).
+"""Jaeger memory capacity (MC) estimators (spec section 9, PROPOSAL).
 
 Everything works on arrays (states and inputs), not on networks, so the same code scores
-trained RNNs, untrained ones and ESNs. Pure numpy, float64, deterministic.
+trained RNNs, untrained ones and ESNs (rnnmem.memorization.probe, .esn). Pure numpy,
+float64, deterministic. The ridge and the delay count are the study's settings
+(CapacitySettings, config key memorization.capacity): no estimator has a default for them.
 
 Conventions (spec 9.1):
 * states[t] is the state s(t) AFTER the system consumed inputs[t];
@@ -18,10 +20,29 @@ offset of the targets. All delays / task positions are solved at once (multi-tar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # Upper bound on the temporary float64 memory of one vectorised chunk of models.
 _CHUNK_BYTES = 1 << 28  # 256 MiB
+
+
+@dataclass
+class CapacitySettings:
+    """Jaeger memory capacity measurement (spec section 9.2; config memorization.capacity)."""
+
+    washout: int
+    train_steps: int
+    test_steps: int
+    min_delays: int  # K = max(2N, min_delays)
+    ridge: float
+    task_sequences: int
+    task_positions: int
+    stream_seed: int
+
+    def __post_init__(self):
+        self.ridge = float(self.ridge)  # a config may write ridge: 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -134,7 +155,7 @@ def _delay_targets(inputs: np.ndarray, start: int, stop: int, max_delay: int) ->
 
 
 def batched_delay_capacity(
-    states, inputs, washout, n_train, n_test, max_delay, ridge=1e-8
+    states, inputs, washout, n_train, n_test, max_delay, ridge
 ) -> np.ndarray:
     """MC_p for many models at once.
 
@@ -174,7 +195,7 @@ def batched_delay_capacity(
     return out
 
 
-def delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge=1e-8) -> np.ndarray:
+def delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge) -> np.ndarray:
     """MC_p for p = 1..max_delay of one driven system.
 
     states: (T, N) with states[t] = s(t) after consuming inputs[t]; inputs: (T,).
@@ -194,7 +215,7 @@ def delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge=1e
     ]
 
 
-def memory_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge=1e-8) -> dict:
+def memory_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge) -> dict:
     """Summary of delay_capacity: {'mc', 'mc_eq3', 'curve', 'bias_estimate'}.
 
     mc = sum_{p>=1} MC_p (this spec's convention), mc_eq3 = sum_{p>=2} MC_p (Eq. 3 literal),
@@ -214,9 +235,9 @@ def capacity_summary(curve: np.ndarray, n_test: int) -> dict:
     }
 
 
-def default_max_delay(n_units: int) -> int:
-    """K = max(2N, 40) delays (spec 9.2 step 4)."""
-    return max(2 * int(n_units), 40)
+def max_delays(n_units: int, min_delays: int) -> int:
+    """K = max(2N, min_delays) delays (spec 9.2 step 4) for an N-unit state."""
+    return max(2 * int(n_units), int(min_delays))
 
 
 def linear_scalar_capacity_theory(a, max_delay) -> np.ndarray:
@@ -252,7 +273,7 @@ def _task_split(final_states, targets, n_fit):
     return x, y, batched
 
 
-def task_capacity(final_states, targets, n_fit, ridge=1e-8) -> np.ndarray:
+def task_capacity(final_states, targets, n_fit, ridge) -> np.ndarray:
     """MC_task(p): held-out squared correlation of a ridge readout, per target column.
 
     final_states: (S, N) state at each sequence's last real step, or (M, S, N) for M models;
@@ -265,7 +286,7 @@ def task_capacity(final_states, targets, n_fit, ridge=1e-8) -> np.ndarray:
     return r2 if batched else r2[0]
 
 
-def task_mae(final_states, targets, n_fit, ridge=1e-8) -> np.ndarray:
+def task_mae(final_states, targets, n_fit, ridge) -> np.ndarray:
     """Mean absolute error of the same ridge readout (with intercept, unclipped output) on the
     held-out sequences, per target column: (P,) or (M, P). The ESN's loss on the Def. 1 task."""
     x, y, batched = _task_split(final_states, targets, n_fit)
@@ -287,136 +308,3 @@ def sequence_targets(inputs, lengths, n_back) -> np.ndarray:
         raise ValueError(f"a sequence of length {lengths.min()} has no target at p = {n_back}")
     idx = lengths[:, None] - np.arange(1, n_back + 1)[None, :]  # 0-based index of x_{q+1-p}
     return np.take_along_axis(inputs, idx, axis=1).astype(np.float64)
-
-
-# ---------------------------------------------------------------------------------------
-# Echo state network baseline (spec 9.4)
-# ---------------------------------------------------------------------------------------
-
-
-def _cyclic_nodes_blocks(mask: np.ndarray) -> list[np.ndarray]:
-    """Strongly connected components of the graph of `mask` (N, N) that contain a cycle.
-
-    The eigenvalues of W are exactly the union of the eigenvalues of these diagonal blocks
-    (block-triangular form); nodes on no cycle contribute exact zeros. Computing eigenvalues
-    per block avoids the spurious eps^(1/k) eigenvalues that a nilpotent part (common for
-    sparse W with N ~ 10-20) shows when the whole matrix goes to eig.
-    """
-    n = mask.shape[0]
-    # reach[i, j] = 1: a path of length >= 1 from i to j. Transitive closure by squaring; 0/1
-    # sums are exact in float32 for any realistic N, and the loop stops once nothing changes.
-    reach = mask.astype(np.float32)
-    for _ in range(max(1, int(np.ceil(np.log2(n))) + 1)):
-        grown = ((reach + reach @ reach) > 0).astype(np.float32)
-        if np.array_equal(grown, reach):
-            break
-        reach = grown
-    both = (reach > 0) & (reach > 0).T  # same SCC (for nodes on a cycle)
-    blocks, seen = [], np.zeros(n, dtype=bool)
-    for i in range(n):
-        if reach[i, i] > 0 and not seen[i]:
-            members = np.flatnonzero(both[i])
-            seen[members] = True
-            blocks.append(members)
-    return blocks
-
-
-def spectral_radius_of(W: np.ndarray) -> float:
-    """Largest |eigenvalue| of W, exact 0 for a nilpotent sparsity pattern (see above)."""
-    W = np.asarray(W, dtype=np.float64)
-    radius = 0.0
-    for members in _cyclic_nodes_blocks(W != 0):
-        block = W[np.ix_(members, members)]
-        radius = max(radius, float(np.max(np.abs(np.linalg.eigvals(block)))))
-    return radius
-
-
-def esn_reservoir(
-    n_units, rng, density=0.1, dense_below=10, spectral_radius=0.9, input_scaling=0.5
-):
-    """Random ESN (spec 9.4): returns W (N, N) and w_in (N,).
-
-    W: i.i.d. N(0, 1) entries kept with probability `density` (all kept when
-    n_units < dense_below), rescaled to the given spectral radius. A sparse draw whose
-    spectral radius is 0 (all zero, or nilpotent: no cycle in its sparsity graph) cannot be
-    rescaled and is redrawn from the same rng, so the result is still a function of the seed.
-    w_in: Uniform[-1, 1] * input_scaling. No bias.
-    """
-    n_units = int(n_units)
-    if n_units < 1:
-        raise ValueError(f"n_units must be >= 1, got {n_units}")
-    target = float(spectral_radius)
-    for _ in range(10_000):
-        W = rng.standard_normal((n_units, n_units))
-        if n_units >= dense_below:
-            W = W * (rng.random((n_units, n_units)) < density)
-        radius = spectral_radius_of(W)
-        if radius > 0.0:
-            break
-    else:  # pragma: no cover - probability ~0 for any sensible density
-        raise RuntimeError(
-            f"could not draw a non-nilpotent reservoir (N={n_units}, density={density})"
-        )
-    W = W * (target / radius)
-    w_in = rng.uniform(-1.0, 1.0, size=n_units) * input_scaling
-    return W, w_in
-
-
-_ACTIVATIONS = {"tanh": np.tanh, "linear": lambda z: z}
-
-
-def esn_run(W, w_in, inputs, activation="tanh", lengths=None) -> np.ndarray:
-    """Drive s(t) = f(W s(t-1) + w_in u(t)) from s(-1) = 0; f = tanh or 'linear' (identity).
-
-    W (N, N) and w_in (N,), or a stack W (M, N, N), w_in (M, N) of M reservoirs.
-    * Stream (lengths=None): inputs (T,) -> all states (T, N) [or (M, T, N)].
-    * Sequences: inputs (S, L) right-padded, lengths (S,) -> the state at each sequence's own
-      last step (S, N) [or (M, S, N)]; every sequence starts from the zero state. Padding
-      after a sequence's end cannot affect its earlier states, so this is exact.
-      lengths (K, S) reads K sets of last steps from the one pass: (K, S, N) [or (K, M, S, N)].
-    """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be 'tanh' or 'linear', got {activation!r}")
-    f = _ACTIVATIONS[activation]
-    W = np.asarray(W, dtype=np.float64)
-    w_in = np.asarray(w_in, dtype=np.float64)
-    single = W.ndim == 2
-    if single:
-        W, w_in = W[None], w_in[None]
-    n_models, n_units = W.shape[0], W.shape[-1]
-    if W.shape != (n_models, n_units, n_units) or w_in.shape != (n_models, n_units):
-        raise ValueError(f"W {W.shape} and w_in {w_in.shape} do not describe N-unit reservoirs")
-    w_t = np.swapaxes(W, 1, 2)  # (M, N, N): row-vector update s @ W^T
-    u = np.asarray(inputs, dtype=np.float64)
-
-    if lengths is None:
-        if u.ndim != 1:
-            raise ValueError(
-                f"stream inputs must be (T,), got {u.shape}; pass lengths for sequences"
-            )
-        out = np.empty((n_models, u.shape[0], n_units))  # (M, T, N)
-        s = np.zeros((n_models, 1, n_units))
-        w_in_row = w_in[:, None, :]  # (M, 1, N)
-        for t in range(u.shape[0]):
-            s = f(np.matmul(s, w_t) + u[t] * w_in_row)
-            out[:, t] = s[:, 0]
-        return out[0] if single else out
-
-    if u.ndim != 2:
-        raise ValueError(f"sequence inputs must be (S, L), got {u.shape}")
-    n_seq, max_len = u.shape
-    lengths = np.asarray(lengths, dtype=np.int64)
-    several = lengths.ndim == 2  # (K, S): K length draws over the same inputs, one pass
-    lengths = lengths if several else lengths[None]
-    if lengths.shape[1:] != (n_seq,) or lengths.min() < 1 or lengths.max() > max_len:
-        raise ValueError(f"lengths must be (S,) or (K, S) with values in [1, {max_len}]")
-    out = np.empty((len(lengths), n_models, n_seq, n_units))  # (K, M, S, N)
-    s = np.zeros((n_models, n_seq, n_units))
-    w_in_row = w_in[:, None, :]  # (M, 1, N)
-    for t in range(int(lengths.max())):  # steps after the longest sequence are never read
-        s = f(np.matmul(s, w_t) + u[None, :, t, None] * w_in_row)
-        for k, lk in enumerate(lengths):
-            done = lk == t + 1
-            out[k][:, done] = s[:, done]
-    out = out[:, 0] if single else out
-    return out if several else out[0]

@@ -1,8 +1,8 @@
 """Aggregated tables of the memory-distance study and the quantities derived from them.
 
-Loads results/memorization/ (runs.csv, curves.csv, capacity.csv, capacity_curves.csv,
-esn.csv, esn_task.csv; a missing file becomes an empty table) and computes what the
-figures (`memorization_figures`) and the claim checks (`memorization_claims`) share.
+Loads the aggregated tables (runs.csv, curves.csv, capacity.csv, capacity_curves.csv,
+esn.csv, esn_task.csv, each given by its path; a missing file becomes an empty table) and
+computes what the figures (`figures`, `heatmaps`) and the claim checks (`claims*`) share.
 
 Vocabulary (spec §8): L = mean over seeds of a configuration's final loss; a configuration
 is *memorised* if L < theta; D(type, task, l, c) = the largest p such that every tested
@@ -11,19 +11,21 @@ p' <= p is memorised (0 if p = 1 fails).
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from rnnmem.memorization.aggregate import MOVING_AVERAGE
+
 # ---------------------------------------------------------------------------------------
 # Constants of the spec shared by the figures and the claims, and the tables' columns
 # ---------------------------------------------------------------------------------------
-THETA = 0.05  # "memorised" threshold (DECISION, §8)
+# The memorised threshold theta and the plotted epochs of Figs. 4/5 are config keys
+# (memorization.theta, memorization.curve_epochs): every caller passes them.
 NEAR_GUESS = 0.2  # "near 0.25 (say > 0.2)" of claim 2 and the upper edge of claim 8's band
-MOVING_AVERAGE = 10  # first-hit epochs use a 10-epoch moving average (claim 2)
-CURVE_EPOCHS = 500  # plotted window of Figs. 4/5 and the "epoch 500" of claim 3
 
 HEATMAP_EXPERIMENTS = ("fig6", "fig8", "fig9")
 RUN_KEYS = ["experiment", "cell", "task", "layers", "units", "position", "seed"]
@@ -72,12 +74,17 @@ def _normalise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
-def load_tables(results) -> Tables:
-    """Read every aggregated table of `results`; a missing file becomes an empty table."""
-    results = Path(results)
+def table_paths(folder) -> dict[str, Path]:
+    """Every table's path in one folder, by table name (results/memorization/ in the pipeline)."""
+    return {name: Path(folder) / f"{name}.csv" for name in COLUMNS}
+
+
+def load_tables(paths: dict) -> Tables:
+    """Read every aggregated table from `paths` (table name -> CSV file); a missing or empty
+    file becomes an empty table, and its file name is listed in Tables.missing."""
     frames, missing = {}, []
     for name, columns in COLUMNS.items():
-        path = results / f"{name}.csv"
+        path = Path(paths[name])
         try:
             frame = pd.read_csv(path)
         except (FileNotFoundError, pd.errors.EmptyDataError):
@@ -88,7 +95,18 @@ def load_tables(results) -> Tables:
     return Tables(**frames, missing=missing)
 
 
-def _experiment(frame: pd.DataFrame, experiment: str, cell: str | None = None) -> pd.DataFrame:
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """One input option per aggregated table: --runs, --curves, ..., --esn-task."""
+    for name in COLUMNS:
+        option = "--" + name.replace("_", "-")
+        parser.add_argument(option, type=Path, required=True, help=f"{name} table (CSV)")
+
+
+def tables_from(args: argparse.Namespace) -> Tables:
+    return load_tables({name: getattr(args, name) for name in COLUMNS})
+
+
+def experiment_rows(frame: pd.DataFrame, experiment: str, cell: str | None = None) -> pd.DataFrame:
     rows = frame[frame["experiment"] == experiment]
     if cell is not None:
         rows = rows[rows["cell"] == cell]
@@ -130,7 +148,7 @@ def memory_distance(cfg: pd.DataFrame, theta: float) -> pd.DataFrame:
         distance = int(positions[n_leading - 1]) if n_leading else 0
         rows.append(
             dict(
-                zip(SHAPE_KEYS, shape),
+                zip(SHAPE_KEYS, shape, strict=True),
                 D=distance,
                 p_max=int(positions.max()),
                 censored=bool(memorised.all()),
@@ -169,10 +187,10 @@ def first_hit_epochs(curves: pd.DataFrame, theta: float) -> pd.DataFrame:
 
 def hits_for(t: Tables, experiment: str, theta: float) -> tuple[pd.DataFrame, str]:
     """First-hit epochs of an experiment: from its curves, else from runs.csv (with a note)."""
-    curves = _experiment(t.curves, experiment)
+    curves = experiment_rows(t.curves, experiment)
     if not curves.empty:
         return first_hit_epochs(curves, theta), ""
-    runs = _experiment(t.runs, experiment)
+    runs = experiment_rows(t.runs, experiment)
     hits = runs[RUN_KEYS].assign(first_hit=runs["first_hit_epoch"], epochs=runs["epochs"])
     note = f"{experiment}: no curves; first-hit epochs taken from runs.csv (aggregation theta)."
     return hits, note

@@ -1,0 +1,164 @@
+"""Training: one job trains every model of one configuration on the ensemble engine and
+writes one output file per seed.
+
+    python -m rnnmem train-memorization --experiment fig6 --cell rnn --task variable \\
+        --layers 1 --units 2 --settings JSON --tier smoke --out seed0.npz seed1.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnmem.core.device import configure_torch, device_label, device_record, select_device
+from rnnmem.core.ensemble import Ensemble, n_params, sgd_apply
+from rnnmem.core.io import save_arrays, write_json
+from rnnmem.core.provenance import provenance
+from rnnmem.memorization.checkpoints import load_checkpoint, save_checkpoint
+from rnnmem.memorization.job import (
+    TrainJob,
+    add_job_arguments,
+    epoch_batches,
+    identity_of,
+    longest_sequence,
+    model_streams,
+)
+from rnnmem.memorization.readout import l1_loss_and_grads, predict
+from rnnmem.memorization.task import eval_set, pad_time
+
+
+def _evaluate(model: Ensemble, eval_data, device) -> np.ndarray:
+    """MAE of every model on its position's fixed evaluation set: (M,)."""
+    x, lengths, targets = eval_data
+    out = predict(model, x.to(device), lengths.to(device))
+    return (out - targets.to(device)).abs().mean(-1).double().cpu().numpy()
+
+
+def _eval_tensors(job: TrainJob, t_max: int):
+    sets = {p: eval_set(job.task_spec, p, job.eval_sequences, job.eval_seed) for p in job.positions}
+    x = np.stack([pad_time(sets[p][0], t_max) for _, p in job.models])
+    lengths = np.stack([sets[p][1] for _, p in job.models])
+    targets = np.stack([sets[p][2] for _, p in job.models])
+    return torch.from_numpy(x), torch.from_numpy(lengths), torch.from_numpy(targets)
+
+
+def train(job: TrainJob, device=None, checkpoint: Path | None = None, log=print):
+    """Train every model of the job (on `device`, default the CPU). Returns a dict of
+    per-model arrays (model axis first)."""
+    device = torch.device("cpu") if device is None else device
+    t_max = longest_sequence(job)
+    inits, rngs, entropy = model_streams(job)
+    M = len(job.models)
+    model = Ensemble(job.cell, M, job.layers, job.units)
+    model.init_uniform_(inits)
+    initial = {k: v.numpy() for k, v in model.state_arrays().items()}
+    model.to(device)
+    eval_data = _eval_tensors(job, t_max)
+    eval_marks = job.eval_epochs()
+
+    train_curve = np.full((M, job.epochs), np.nan, dtype=np.float32)
+    eval_curve = np.full((M, len(eval_marks)), np.nan)
+    start = 0
+    if checkpoint is not None and checkpoint.exists():
+        start = load_checkpoint(checkpoint, job, model, rngs, train_curve, eval_curve)
+        log(f"resumed from checkpoint at epoch {start}")
+
+    for epoch in range(start, job.epochs):
+        batches = epoch_batches(job, rngs, t_max)
+        x, lengths, targets = (torch.from_numpy(a).to(device) for a in batches)
+        epoch_loss = torch.zeros(M, dtype=torch.float64, device=device)
+        for s in range(job.steps_per_epoch):
+            # each model's gradient is exactly its own (the engine sums losses over models)
+            per_model, grads = l1_loss_and_grads(model, x[s], lengths[s], targets[s], job.tbptt_k)
+            sgd_apply(model, grads, job.lr)
+            epoch_loss += per_model.double()
+        train_curve[:, epoch] = (epoch_loss / job.steps_per_epoch).cpu().numpy()
+        if epoch + 1 in eval_marks:
+            eval_curve[:, eval_marks.index(epoch + 1)] = _evaluate(model, eval_data, device)
+        done = epoch + 1
+        if checkpoint is not None and done % job.checkpoint_every == 0 and done < job.epochs:
+            save_checkpoint(checkpoint, job, model, rngs, train_curve, eval_curve, done)
+        if done % max(1, job.epochs // 10) == 0:
+            mean = np.nanmean(train_curve[:, epoch])
+            log(f"epoch {done}/{job.epochs}: mean train loss {mean:.4f}")
+
+    final = {k: v.cpu().numpy() for k, v in model.state_arrays().items()}
+    final_loss = eval_curve[:, -1]
+    finite_weights = np.stack([np.isfinite(v).reshape(M, -1).all(1) for v in final.values()])
+    diverged = ~np.isfinite(final_loss) | ~np.all(finite_weights, axis=0)
+    best = [np.nanmin(r) if np.isfinite(r).any() else np.nan for r in eval_curve]
+    return {
+        "train_curve": train_curve,
+        "eval_curve": eval_curve,
+        "eval_epochs": np.array(eval_marks),
+        "final_loss": np.where(diverged, np.nan, final_loss),
+        "best_loss": np.array(best),
+        "diverged": diverged,
+        "initial": initial,
+        "final": final,
+        "entropy": entropy,
+    }
+
+
+def seed_file_arrays(job: TrainJob, result: dict, seed: int):
+    """The arrays and meta record of one seed's output file."""
+    idx = [i for i, (s, _) in enumerate(job.models) if s == seed]
+    arrays = {
+        "positions": np.array(job.positions),
+        "final_loss": result["final_loss"][idx],
+        "best_loss": result["best_loss"][idx],
+        "diverged": result["diverged"][idx],
+        "train_curve": result["train_curve"][idx],
+        "eval_curve": result["eval_curve"][idx],
+        "eval_epochs": result["eval_epochs"],
+    }
+    for stage in ("initial", "final"):
+        for name, value in result[stage].items():
+            arrays[f"{stage}/{name}"] = value[idx]
+    meta = {
+        "job": job.record(),
+        "seed": seed,
+        "seed_entropy": [result["entropy"][i] for i in idx],
+        "n_params": n_params(job.cell, job.layers, job.units),
+    }
+    return arrays, meta
+
+
+def main(argv) -> int:
+    parser = argparse.ArgumentParser(prog="rnnmem train-memorization", description=__doc__)
+    add_job_arguments(parser)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="resume file (optional)")
+    parser.add_argument("--out", nargs="+", required=True, help="one output file per seed")
+    args = parser.parse_args(argv)
+    job = TrainJob.of(identity_of(args), args.settings)
+    if len(args.out) != job.seeds:
+        parser.error(f"--out names {len(args.out)} files for {job.seeds} seeds")
+    configure_torch(threads=1)
+    device = select_device(args.gpus)
+    started = time.perf_counter()
+    result = train(job, device, args.checkpoint, log=lambda m: print(m, file=sys.stderr))
+    n_div = int(result["diverged"].sum())
+    if n_div:
+        print(
+            f"warning: {n_div} of {len(job.models)} runs diverged (non-finite loss or weights); "
+            "recorded as diverged, other runs kept",
+            file=sys.stderr,
+        )
+    for seed, path in enumerate(args.out):
+        arrays, meta = seed_file_arrays(job, result, seed)
+        meta["device"] = device_label(device)
+        meta["tier"] = args.tier
+        meta["provenance"] = provenance()
+        save_arrays(path, arrays, meta)
+    if args.checkpoint is not None and args.checkpoint.exists():
+        args.checkpoint.unlink()
+    if args.device_record:
+        record = device_record(device, args.gpus)
+        record["seconds"] = round(time.perf_counter() - started, 3)  # log only: not a result
+        write_json(args.device_record, record)
+    return 0
