@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"rnnmem: unknown command {name!r}; known: {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        print(
+            f"rnnmem: unknown command {name!r}; known: {', '.join(sorted(COMMANDS))}",
+            file=sys.stderr,
+        )
         return 2
     module, func = COMMANDS[name].split(":")
     return int(getattr(importlib.import_module(module), func)(rest) or 0)

@@ -20,6 +20,13 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SHARED = ROOT.parent / "shared"
+# The long-memory data files, as the pipeline's local mirror (no downloads in tests).
+MIRROR = Path(os.environ.get("RNNMEM_DATA_MIRROR", SHARED / "data" / "long-memory"))
+
+
+def mirror_section() -> dict:
+    """The long_memory config keys that point the fetch rules at the local mirror."""
+    return {"source": {"mirror": str(MIRROR)}}
 
 
 def copy_repo(dest: Path) -> Path:
@@ -58,7 +65,8 @@ def snakemake(workdir: Path, *args, check: bool = True, timeout: int = 900):
     )
     if check and out.returncode != 0:
         raise AssertionError(
-            f"snakemake {' '.join(map(str, args))} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
+            f"snakemake {' '.join(map(str, args))} failed:\n"
+            f"{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
         )
     return out
 

@@ -151,16 +151,22 @@ def summary_main(argv) -> int:
     if len(args.claims) != len(args.studies):
         parser.error("--claims and --studies must have the same length")
     frames = []
-    for study, path in zip(args.studies, args.claims):
+    for study, path in zip(args.studies, args.claims, strict=True):
         frame = read_csv(path)
         frame.insert(0, "study", study)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     write_csv(args.csv, table)
-    lines = [f"# Claims of every study (tier: {args.tier})", "",
-             "| study | claim | verdict | test |", "|---|---|---|---|"]
+    lines = [
+        f"# Claims of every study (tier: {args.tier})",
+        "",
+        "| study | claim | verdict | test |",
+        "|---|---|---|---|",
+    ]
     for row in table.itertuples():
-        lines.append(f"| {row.study} | {row.claim} | **{row.verdict}** | {' '.join(str(row.rule).split())} |")
+        lines.append(
+            f"| {row.study} | {row.claim} | **{row.verdict}** | {' '.join(str(row.rule).split())} |"
+        )
     counts = table.groupby(["study", "verdict"]).size()
     lines += ["", "| study | verdict | claims |", "|---|---|---|"]
     lines += [f"| {s} | {v} | {n} |" for (s, v), n in counts.items()]

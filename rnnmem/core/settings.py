@@ -90,7 +90,8 @@ _DefaultsValidator = _with_defaults(Draft202012Validator)
 
 
 def key_path(prefix: str, path) -> str:
-    """'memorization' + ['experiments', 'fig4', 'seeds'] -> 'memorization.experiments.fig4.seeds'."""
+    """'memorization' + ['experiments', 'fig4', 'seeds'] -> 'memorization.experiments.fig4.seeds'
+    (list positions as [i])."""
     parts = [prefix] if prefix else []
     parts += [f"[{p}]" if isinstance(p, int) else str(p) for p in path]
     return ".".join(parts).replace(".[", "[")

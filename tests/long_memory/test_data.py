@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnmem.long_memory.data import SPLITS, prepare, read_series, split_for, window_matrix
 from rnnmem.core.settings import schema_defaults
+from rnnmem.long_memory.data import SPLITS, prepare, read_series, split_for, window_matrix
 from rnnmem.long_memory.generate import (
     generate_main,
     generate_rnn_series,

@@ -66,16 +66,28 @@ def test_a_seed_does_not_depend_on_its_companions():
 
 def _cli(tmp_path: Path, name: str, settings: JobSettings):
     out = [str(tmp_path / name / f"seed{s}.npz") for s in settings.seeds]
-    cmd = [sys.executable, "-m", "rnnmem", "train-long-memory", "--series", str(SERIES),
-           "--checkpoint", str(tmp_path / name / "checkpoint.npz"),
-           "--settings", json.dumps(settings.__dict__), "--out", *out]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnnmem",
+        "train-long-memory",
+        "--series",
+        str(SERIES),
+        "--checkpoint",
+        str(tmp_path / name / "checkpoint.npz"),
+        "--settings",
+        json.dumps(settings.__dict__),
+        "--out",
+        *out,
+    ]
     return cmd, out
 
 
 def test_killed_job_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and writes identical files."""
-    settings = job(model="mlstm", K=50, dtype="float32", max_epochs=1500, patience=2000,
-                   checkpoint_every=50)
+    settings = job(
+        model="mlstm", K=50, dtype="float32", max_epochs=1500, patience=2000, checkpoint_every=50
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd, straight = _cli(tmp_path, "straight", settings)
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)

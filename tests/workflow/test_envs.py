@@ -1,9 +1,9 @@
 """Pins agree everywhere: requirements.txt (pip), workflow/envs/*.yaml (conda), pyproject.toml."""
 
 import re
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,18 @@ def test_conda_envs_pin_the_same_versions_as_pip():
         env = yaml.safe_load(path.read_text())
         deps = env["dependencies"]
         conda = [d for d in deps if isinstance(d, str)]
-        assert any(re.fullmatch(r"python=3\.11\.\d+", d) for d in conda), f"{path.name}: python not pinned"
+        assert any(re.fullmatch(r"python=3\.11\.\d+", d) for d in conda), (
+            f"{path.name}: python not pinned"
+        )
         for d in conda:
             assert re.fullmatch(r"[\w.-]+=[\w.]+", d), f"{path.name}: {d!r} is not an exact pin"
         pip = next(d["pip"] for d in deps if isinstance(d, dict))
         for spec in pip:
             name, _, version = spec.partition("==")
             assert version, f"{path.name}: {spec!r} is not an exact pin"
-            assert pins.get(name.lower()) == version, f"{path.name}: {spec} but requirements.txt has {pins.get(name.lower())}"
+            assert pins.get(name.lower()) == version, (
+                f"{path.name}: {spec} but requirements.txt has {pins.get(name.lower())}"
+            )
 
 
 def test_pyproject_pins_match():

@@ -18,18 +18,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import SHARED, copy_repo, planned_jobs, snakemake, tree_hashes
+from conftest import MIRROR, copy_repo, planned_jobs, snakemake, tree_hashes
 
 pytestmark = pytest.mark.workflow
 
-MIRROR = SHARED / "data" / "long-memory"
 TARGETS = ["figures_long_memory", "claims_long_memory"]
 # Small, but every rule and both traffic splits: 12 training jobs.
 TEST_LONG_MEMORY = {
     "source": {"mirror": str(MIRROR)},
     "traffic_splits": ["paper", "code"],
     "training": {"max_epochs": 6, "patience": 3, "checkpoint_every": 2},
-    "experiment1": {"datasets": ["traffic"], "models": ["rnn", "mrnn", "lstm", "mlstm"], "seeds": 3},
+    "experiment1": {
+        "datasets": ["traffic"],
+        "models": ["rnn", "mrnn", "lstm", "mlstm"],
+        "seeds": 3,
+    },
     "experiment2": {"models": ["rnn", "mrnnf"], "seeds": 3},
     "experiment3": {"datasets": ["traffic"], "models": ["mrnn"], "K": [25, 100], "seeds": 2},
 }
@@ -65,9 +68,17 @@ def test_run_writes_every_output(workdir):
     out = workdir / "results" / "long_memory"
     for name in ("runs.csv", "summary.csv", "ttests.csv", "curves.csv", "predictions.csv"):
         assert (out / f"{name}.provenance.json").exists(), name
-    for name in ("tables.md", "claims.csv", "claims.md", "exp1_rmse_paper.png", "exp1_rmse_code.pdf",
-                 "exp2_rmse.png", "exp3_k_sweep.png", "curves_traffic-code.png",
-                 "segment_rnn_generated-paper.png"):
+    for name in (
+        "tables.md",
+        "claims.csv",
+        "claims.md",
+        "exp1_rmse_paper.png",
+        "exp1_rmse_code.pdf",
+        "exp2_rmse.png",
+        "exp3_k_sweep.png",
+        "curves_traffic-code.png",
+        "segment_rnn_generated-paper.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     runs = pd.read_csv(out / "runs.csv")
     counts = runs.groupby("experiment").size().to_dict()
@@ -79,7 +90,12 @@ def test_run_writes_every_output(workdir):
     assert [f.name for f in files] == ["seed0.npz", "seed1.npz", "seed2.npz"]
     assert (runs["epochs_run"] <= 6).all()
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 7 and set(claims["verdict"]) <= {"holds", "partly", "fails", "inconclusive"}
+    assert len(claims) == 7 and set(claims["verdict"]) <= {
+        "holds",
+        "partly",
+        "fails",
+        "inconclusive",
+    }
     generated = out / "data" / "rnn_generated.csv"
     assert json.loads(Path(f"{generated}.sha256.json").read_text())["rows"] == 4001
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").rglob("*.npz"))
@@ -97,11 +113,15 @@ def test_rerun_has_nothing_to_do_and_is_byte_identical(workdir):
     "change, expected",
     [
         # one more K in the sweep: its two training jobs (two traffic splits) and what follows
-        ({"experiment3": {**TEST_LONG_MEMORY["experiment3"], "K": [25, 50, 100]}},
-         {"train_long_memory_exp3": 2}),
+        (
+            {"experiment3": {**TEST_LONG_MEMORY["experiment3"], "K": [25, 50, 100]}},
+            {"train_long_memory_exp3": 2},
+        ),
         # a training setting changes every job
-        ({"training": {**TEST_LONG_MEMORY["training"], "lr": 0.02}},
-         {"train_long_memory_exp1": 8, "train_long_memory_exp2": 2, "train_long_memory_exp3": 2}),
+        (
+            {"training": {**TEST_LONG_MEMORY["training"], "lr": 0.02}},
+            {"train_long_memory_exp1": 8, "train_long_memory_exp2": 2, "train_long_memory_exp3": 2},
+        ),
         # a claim threshold reruns the claims only
         ({"claims": {"alpha": 0.1}}, {"claims_long_memory": 1}),
     ],

@@ -27,7 +27,8 @@ def study_enabled(name):
 
 def register_study(label, targets, claims=None):
     """Add a study's (or variant's) final outputs to `rule all`, and its claims.csv to the
-    summary of every study's claims, when that study is enabled. `label` names it there."""
+    summary of every study's claims, when that study is enabled. `label` names it there.
+    """
     ALL_TARGETS.extend(targets)
     if claims is not None:
         CLAIMS[label] = claims

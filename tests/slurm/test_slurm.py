@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import mirror_section
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
 
 pytestmark = pytest.mark.skipif(
@@ -46,6 +47,11 @@ N_GPUS = int(os.environ.get("RNNMEM_SLURM_GPUS", "2"))
 TIMEOUT = int(os.environ.get("RNNMEM_SLURM_TIMEOUT", "1800"))
 WORKFLOW = Path(os.environ.get("RNNMEM_SLURM_WORKFLOW", str(REPO))).resolve()
 CONFIGFILE = os.environ.get("RNNMEM_SLURM_CONFIGFILE", "config/smoke.yaml")
+SLURM_LONG_MEMORY = {
+    "experiment1": {"datasets": ["traffic"], "models": ["rnn", "mrnn"], "seeds": 2},
+    "experiment2": {"models": ["mlstm"], "seeds": 2},
+    "experiment3": {"enabled": False},
+}
 # The venv running pytest also runs snakemake and the jobs (`python -m rnnmem`).
 VENV = Path(sys.prefix)
 
@@ -128,6 +134,11 @@ def _copy_tree(dest: Path) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     (dest / ".venv").symlink_to(VENV, target_is_directory=True)
+    # The long-memory data from the local mirror, and a smaller long-memory grid (every
+    # rule family, few jobs: each Slurm job costs seconds of submission and polling).
+    (dest / "test-long-memory.yaml").write_text(
+        json.dumps({"long_memory": {**mirror_section(), **SLURM_LONG_MEMORY}})
+    )
     return dest
 
 
@@ -165,7 +176,7 @@ def _snakemake(workdir: Path, *args: str) -> list[str]:
         *args,
     ]
     if CONFIGFILE:
-        cmd += ["--configfile", CONFIGFILE]
+        cmd += ["--configfile", CONFIGFILE, "test-long-memory.yaml"]
     return cmd
 
 
@@ -212,9 +223,9 @@ def _assert_complete(run: Run) -> None:
         capture_output=True,
         text=True,
     )
-    assert (
-        dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
-    ), f"{run.name} run left jobs to do:\n{dry.stdout}\n{dry.stderr}"
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, (
+        f"{run.name} run left jobs to do:\n{dry.stdout}\n{dry.stderr}"
+    )
 
 
 def test_local_run_completes(runs):
@@ -225,9 +236,9 @@ def test_slurm_run_completes(runs):
     run = runs["slurm"]
     _assert_complete(run)
     slurm_logs = list((run.workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
-    assert (
-        slurm_logs
-    ), f"no job went through Slurm (.snakemake/slurm_logs empty)\n{run.diagnostics()}"
+    assert slurm_logs, (
+        f"no job went through Slurm (.snakemake/slurm_logs empty)\n{run.diagnostics()}"
+    )
 
 
 def _device_records(run: Run) -> dict[str, dict]:
@@ -247,9 +258,9 @@ def test_gpu_jobs_get_slurm_gpus(runs):
     fake_ids = {str(i) for i in range(N_GPUS)}
     for path, rec in records.items():
         assert rec.get("slurm_job_id"), f"{path}: not run as a Slurm job: {rec}"
-        assert (
-            rec.get("cuda_visible_devices") in fake_ids
-        ), f"{path}: Slurm gave no GPU (CUDA_VISIBLE_DEVICES not in {sorted(fake_ids)}): {rec}"
+        assert rec.get("cuda_visible_devices") in fake_ids, (
+            f"{path}: Slurm gave no GPU (CUDA_VISIBLE_DEVICES not in {sorted(fake_ids)}): {rec}"
+        )
     seen = {rec["cuda_visible_devices"] for rec in records.values()}
     print(f"CUDA_VISIBLE_DEVICES seen under Slurm: {sorted(seen)} in {len(records)} jobs")
     assert len(seen) >= 2, (
