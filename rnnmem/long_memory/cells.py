@@ -1,5 +1,5 @@
 """Parameters of the nine time-series models: names, shapes, counts and the reference-identical
-initialisation (spec/long-memory.md sections 3 and 7; equations in notes/long_memory_contract.md).
+initialisation (spec/long-memory.md sections 3 and 7; the equations: reference.py).
 
 Symbols:
 

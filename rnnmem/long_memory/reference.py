@@ -1,8 +1,9 @@
 """Plain per-seed reference of the nine time-series models: the oracle for the fused kernels.
 
 One function per model steps over time with a Python loop on unbatched torch tensors, so
-autograd gives exact BPTT gradients (use float64 for tests). Equations and names are those of
-notes/long_memory_contract.md; shapes for one seed (p inputs, q outputs, H hidden, K lags):
+autograd gives exact BPTT gradients (use float64 for tests). Equations: spec/long-memory.md
+section 3 (parameter names and creation order: cells.py); shapes for one seed (p inputs,
+q outputs, H hidden, K lags):
 
     rnn     h_t = tanh(w_ih x_t + b_ih + w_hh h_{t-1} + b_hh);  y_t = w_out h_t + b_out
     lstm    torch LSTMCell (gates i, f, g, o), y_t = w_out h_t + b_out

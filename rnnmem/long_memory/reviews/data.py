@@ -177,8 +177,7 @@ def split_indices(n: int, split_seed: int, split_sizes) -> dict[str, np.ndarray]
     perm = np.random.RandomState(split_seed).permutation(n)
     bounds = np.cumsum((0,) + sizes)
     return {
-        name: perm[bounds[k] : bounds[k + 1]].astype(np.int64)
-        for k, name in enumerate(SPLIT_NAMES)
+        name: perm[bounds[k] : bounds[k + 1]].astype(np.int64) for k, name in enumerate(SPLIT_NAMES)
     }
 
 

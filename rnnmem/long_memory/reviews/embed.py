@@ -17,8 +17,9 @@ the process (tested). They may depend on the machine's BLAS kernels (gensim call
 BLAS sdot / saxpy): byte identity is promised for reruns on one machine.
 
 File (save_arrays, byte-reproducible .npz): words [V] unicode, vectors [V, p] float32 and
-counts [V] int64 in gensim's vocabulary order (index_to_key: descending corpus count, ties in
-order of first appearance), with a meta record (settings, gensim version, corpus sha256).
+counts [V] int64 in gensim's vocabulary order (index_to_key: descending corpus count, ties
+in REVERSE order of first appearance, by gensim 4.4's lexsort((-index, -count))), with a
+meta record (settings, gensim version, corpus sha256).
 Sidecar `<file>.provenance.json`: the file's sha256, the gensim version, the settings and the
 corpus sha256.
 """
@@ -119,7 +120,7 @@ def write_embeddings(path, corpus_path, settings: Word2VecSettings) -> dict:
         "gensim_version": gensim_version(),
         "settings": settings.as_dict(),
         "corpus_sha256": sha256_file(corpus_path),
-        "order": "gensim index_to_key (descending count, ties by first appearance)",
+        "order": "gensim index_to_key (descending count, ties: later first appearance first)",
         "n_words": len(words),
         "n_tokens": int(counts.sum()),
     }

@@ -1,0 +1,90 @@
+"""Fixtures of the review-classification tests: the shared data file and word2vec runs.
+
+The data folder is $RNNMEM_DATA_MIRROR, else shared/data/long-memory beside the checkout;
+tests that need reviews.json skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# One word2vec run in a fresh process: corpus and embedding file under argv[2].
+_W2V_SCRIPT = """
+import sys
+from rnnmem.core.io import write_text
+from rnnmem.long_memory.reviews import data, embed
+reviews = data.load_reviews(sys.argv[1])
+write_text(sys.argv[2] + "/corpus.txt", data.corpus_text(reviews))
+embed.write_embeddings(
+    sys.argv[2] + "/emb.npz", sys.argv[2] + "/corpus.txt",
+    embed.Word2VecSettings(**embed.SPEC_SETTINGS),
+)
+"""
+
+
+def data_dir() -> Path:
+    env = os.environ.get("RNNMEM_DATA_MIRROR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[4] / "shared" / "data" / "long-memory"
+
+
+@pytest.fixture(scope="session")
+def reviews_json() -> Path:
+    path = data_dir() / "reviews.json"
+    if not path.exists():
+        pytest.skip(f"no reviews.json at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reviews(reviews_json):
+    from rnnmem.long_memory.reviews.data import load_reviews
+
+    return load_reviews(reviews_json)
+
+
+@pytest.fixture(scope="session")
+def w2v_runs(reviews_json, tmp_path_factory) -> list[Path]:
+    """Two word2vec runs of the spec's settings, in two processes at the same time, with
+    PYTHONHASHSEED 1 and 2. Returns their folders (corpus.txt, emb.npz and its sidecar)."""
+    folders, procs = [], []
+    for hash_seed in ("1", "2"):
+        folder = tmp_path_factory.mktemp(f"w2v_hash{hash_seed}")
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": "1"}
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _W2V_SCRIPT, str(reviews_json), str(folder)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        folders.append(folder)
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            raise AssertionError(f"word2vec run failed:\n{out}\n{err}")
+    return folders
+
+
+@pytest.fixture(scope="session")
+def sequences(reviews, w2v_runs):
+    """X [382, 150, 16] float32 and lengths [382] from the first run's embeddings."""
+    from rnnmem.long_memory.reviews.data import embed_sequences
+    from rnnmem.long_memory.reviews.embed import load_embeddings
+
+    words, vectors, _ = load_embeddings(w2v_runs[0] / "emb.npz")
+    X, lengths = embed_sequences(reviews.tokens, words, vectors, 150)
+    assert X.dtype == np.float32
+    return X, lengths
