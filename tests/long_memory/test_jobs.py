@@ -103,7 +103,7 @@ def test_killed_job_resumes_to_the_same_bytes(tmp_path):
     proc.wait()
     assert not any(Path(p).exists() for p in resumed)  # nothing that looks complete
     epoch = int(load_arrays(checkpoint)[0]["epoch"][0])
-    assert 0 < epoch < 1500
+    assert 0 < epoch < 600
     rerun = subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True, text=True)
     assert "resuming" in rerun.stdout + rerun.stderr
     for a, b in zip(straight, resumed, strict=True):

@@ -20,12 +20,12 @@ for name, file in LM_SERIES.items():
         params:
             name=file,
             url=f"{LM['source']['base_url']}/time_series_prediction/{file}",
-            mirror=LM["source"]["mirror"] or "",
+            mirror=lm_mirror_option(),
             timeout=LM["source"]["timeout"],
         shell:
             "python -m rnnmem fetch-long-memory --name {params.name} --url {params.url:q} "
             "--out {output} --timeout {params.timeout} "
-            "$([ -n {params.mirror:q} ] && echo --mirror {params.mirror:q}) > {log} 2>&1"
+            "{params.mirror} > {log} 2>&1"
 
 
 rule generate_long_memory:

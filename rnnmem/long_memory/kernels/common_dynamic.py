@@ -29,6 +29,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from rnnmem.long_memory.kernels.interface import param_dtype, series  # noqa: F401 (re-exported)
+
 # error_model="numpy": IEEE division (no zero-division branch), which lets the loops vectorise.
 JIT = dict(cache=True, nogil=True, error_model="numpy")
 # Seeds are padded to a multiple of this many lanes (8 float32 in a 256-bit register): a seed
@@ -61,26 +63,6 @@ def _tanh_kernel(a):
 
         return tanh32
     return lambda a: np.tanh(a)
-
-
-def param_dtype(params: dict, names) -> type:
-    dtype = params[names[0]].dtype
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"parameters must be float32 or float64, got {dtype}")
-    for name in names:
-        if params[name].dtype != dtype:
-            raise TypeError(f"parameter {name} has dtype {params[name].dtype}, expected {dtype}")
-    return dtype.type
-
-
-def series(x, dtype, name: str = "x") -> np.ndarray:
-    """A [T, 1] (or [T]) series as a contiguous 1-D array of `dtype` (p = q = 1 only)."""
-    x = np.asarray(x)
-    if x.ndim == 2:
-        assert x.shape[1] == 1, f"{name}: kernels assume one channel (p = q = 1), got {x.shape}"
-        x = x[:, 0]
-    assert x.ndim == 1, f"{name}: expected [T, 1], got shape {x.shape}"
-    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def pack(params: dict, shapes: dict, idx: np.ndarray) -> list[np.ndarray]:

@@ -36,6 +36,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
+from rnnmem.long_memory.kernels.interface import param_dtype, series  # noqa: F401 (re-exported)
+
 # Every kernel module compiles with these options (error_model="numpy": no Python-style
 # zero-division checks in the inner loops; IEEE semantics, so an inf/NaN stays in its seed).
 JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -173,27 +175,6 @@ def sigmoid_into(src, dst):
     """dst[i] = sigmoid(src[i]) over 1-D arrays."""
     for i in range(src.shape[0]):
         dst[i] = sigmoid(src[i])
-
-
-def param_dtype(params: dict, names: tuple[str, ...]):
-    """The common dtype of the named parameters (float32 or float64), checked."""
-    dtype = params[names[0]].dtype
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"parameters must be float32 or float64, got {dtype}")
-    for name in names:
-        if params[name].dtype != dtype:
-            raise TypeError(f"parameter {name} has dtype {params[name].dtype}, expected {dtype}")
-    return dtype.type
-
-
-def series(x, dtype, name: str = "x") -> np.ndarray:
-    """A [T, 1] (or [T]) series as a contiguous 1-D array of `dtype` (p = q = 1 only)."""
-    x = np.asarray(x)
-    if x.ndim == 2:
-        assert x.shape[1] == 1, f"{name}: kernels assume one channel (p = q = 1), got {x.shape}"
-        x = x[:, 0]
-    assert x.ndim == 1, f"{name}: expected [T, 1], got shape {x.shape}"
-    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def active_index(n_seeds: int, active) -> np.ndarray:

@@ -3,6 +3,7 @@
 # its files, the figures, and the code each rule runs.
 import json
 import re
+import shlex
 from pathlib import Path
 
 LM = study_config("long_memory")
@@ -30,6 +31,12 @@ LM_TRAIN_CODE = code_version(
 LM_TABLES_CODE = code_version(
     "long_memory/aggregate.py", "long_memory/data.py", "core/claims.py", *CORE_CODE
 )
+
+
+def lm_mirror_option():
+    """`--mirror DIR` when the config names a local mirror of the data, else nothing."""
+    mirror = LM["source"]["mirror"]
+    return f"--mirror {shlex.quote(mirror)}" if mirror else ""
 
 
 def lm_splits(dataset):
