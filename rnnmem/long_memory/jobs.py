@@ -155,4 +155,11 @@ def main(argv=None) -> int:
         save_arrays(path, arrays, {**meta, "provenance": record})
     if args.checkpoint is not None and args.checkpoint.exists():
         args.checkpoint.unlink()  # the results are complete: the state is no longer needed
+        for folder in args.checkpoint.parents:  # and its empty folders, up to checkpoints/
+            if "checkpoints" not in folder.parts:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (another job's checkpoint), or already gone
+                break
     return 0
