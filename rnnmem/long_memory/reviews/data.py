@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.core.io import write_text
+
 LAYOUTS = ("authors", "transpose")
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -133,6 +135,11 @@ def corpus_text(reviews: Reviews) -> str:
             lines.append(reviews.texts[n] + "\n")
         lines.append("\n")
     return "".join(lines)
+
+
+def write_corpus(path, reviews: Reviews) -> None:
+    """Write corpus_text(reviews) to `path` (UTF-8, atomically, byte-reproducibly)."""
+    write_text(path, corpus_text(reviews))
 
 
 def embed_sequences(

@@ -9,7 +9,7 @@ Layer-major: each layer runs over all T steps before the next one, so each layer
 is one product before its time loop. Whole sequences are kept seed-major, [S, T, B, .], so a
 layer's input product is one baddbmm over [S, T*B, .] and step t is a view of it.
 
-Equations (one seed; sigma the logistic function, [a, b] concatenation):
+Equations (one seed; s the logistic sigmoid, [a, b] concatenation):
 
     LSTM step, input x_t, state (h, c), gates in PyTorch's order i, f, g, o:
         z = W_ih x_t + b_ih + W_hh h + b_hh;  c' = s(f) c + s(i) tanh(g);  h' = s(o) tanh(c')
@@ -34,8 +34,9 @@ Equations (one seed; sigma the logistic function, [a, b] concatenation):
 
 Only steps 0..max(idx) influence the outputs (every layer is causal), so a caller may pass
 x cut to max(idx) + 1 steps. The MLSTMF cell history is the list of the layer's past cells,
-each [S, B, H]; each step stacks the last K of them (the [S, B, K, H] history of spec 12.3)
-for the weighted sum, and rebuilds that stack in the backward pass instead of keeping it.
+each [S, B, H]; the weighted sum over the last K of them (history_sum) keeps no copy of the
+[S, B, K, H] history of spec 12.3 for the backward pass: on CUDA it stacks it per step and
+rebuilds the stack in the backward pass, on the CPU it runs K fused multiply-adds.
 Everything here is deterministic on CUDA too: no scatter or index_put in the graph.
 """
 

@@ -88,3 +88,19 @@ def sequences(reviews, w2v_runs):
     X, lengths = embed_sequences(reviews.tokens, words, vectors, 150)
     assert X.dtype == np.float32
     return X, lengths
+
+
+@pytest.fixture(scope="session")
+def short_splits(reviews, w2v_runs):
+    """Splits of the real reviews at sequence length 60, in both layouts."""
+    from rnnmem.long_memory.reviews import data
+    from rnnmem.long_memory.reviews.embed import load_embeddings
+
+    words, vectors, _ = load_embeddings(w2v_runs[0] / "emb.npz")
+    X, lengths = data.embed_sequences(reviews.tokens, words, vectors, 60)
+    return {
+        layout: data.make_splits(
+            X, lengths, reviews.labels, split_seed=0, split_sizes=(282, 50, 50), layout=layout
+        )
+        for layout in data.LAYOUTS
+    }

@@ -16,7 +16,7 @@ from rnnmem.long_memory.reviews import data
     "raw, cleaned",
     [
         ("Hola, Mundo. Fin", "hola mundo fin"),
-        ("(a)  [b]   \"c\"", "a b c"),  # ( deleted before the double-space passes
+        ('(a)  [b]   "c"', "a b c"),  # ( deleted before the double-space passes
         ("¿Qué? Sí-no", "qué síno"),
         ("a\tb\\c", "abc"),
         ("x.  y", "x y"),  # ". " -> " " then the double space collapses

@@ -38,7 +38,9 @@ def test_file_and_sidecar(w2v_runs, reviews):
 
 def test_load_refuses_a_changed_file(w2v_runs, tmp_path):
     src = w2v_runs[0]
-    (tmp_path / "emb.npz").write_bytes((src / "emb.npz").read_bytes()[:-1] + b"\0")
+    blob = bytearray((src / "emb.npz").read_bytes())
+    blob[-1] ^= 1  # one bit of the zip's end record
+    (tmp_path / "emb.npz").write_bytes(bytes(blob))
     (tmp_path / "emb.npz.provenance.json").write_bytes(
         (src / "emb.npz.provenance.json").read_bytes()
     )
