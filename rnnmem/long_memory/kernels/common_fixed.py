@@ -213,6 +213,24 @@ def scatter_grads(params: dict, sub_grads: dict, idx: np.ndarray) -> dict:
     return grads
 
 
+def inputs(params: dict, first: str, dtype, x, y, n_train: int, n_val: int, active):
+    """The series as 1-D arrays of `dtype`, checked against the split, and the active seeds:
+    (xs, ys, idx, n_seeds). `first` names any parameter (for the seed count)."""
+    xs, ys = series(x, dtype), series(y, dtype, "y")
+    check_lengths(xs, ys, n_train, n_val)
+    n_seeds = params[first].shape[0]
+    return xs, ys, active_index(n_seeds, active), n_seeds
+
+
+def scatter(params: dict, loss_train, loss_val, sub_grads: dict, idx, n_seeds: int):
+    """The kernel's results for the active seeds -> loss_grad's (train [S], val [S], grads)."""
+    return (
+        scatter_losses(loss_train, idx, n_seeds),
+        scatter_losses(loss_val, idx, n_seeds),
+        scatter_grads(params, sub_grads, idx),
+    )
+
+
 def check_lengths(x: np.ndarray, y: np.ndarray, n_train: int, n_val: int) -> None:
     assert n_train >= 1 and n_val >= 0, (n_train, n_val)
     assert x.shape[0] >= n_train + n_val, f"x has {x.shape[0]} steps < {n_train} + {n_val}"

@@ -152,15 +152,8 @@ def forward(params: dict, x, K: int | None = None) -> np.ndarray:
 def loss_grad(params: dict, x, y, n_train: int, n_val: int, K: int | None = None, active=None):
     """(train_loss [S], val_loss [S], grads) of one pass over n_train + n_val steps."""
     dtype = cf.param_dtype(params, NAMES)
-    xs, ys = cf.series(x, dtype), cf.series(y, dtype, "y")
-    cf.check_lengths(xs, ys, n_train, n_val)
-    n_seeds = params[NAMES[0]].shape[0]
-    idx = cf.active_index(n_seeds, active)
+    xs, ys, idx, n_seeds = cf.inputs(params, NAMES[0], dtype, x, y, n_train, n_val, active)
     out = _loss_grad(*cf.gather(params, NAMES, idx), xs, ys, n_train, n_val)
     loss_train, loss_val, g_w_ih, g_w_hh, g_b, g_w_out, g_b_out = out
     sub = dict(w_ih=g_w_ih, w_hh=g_w_hh, b_ih=g_b, b_hh=g_b.copy(), w_out=g_w_out, b_out=g_b_out)
-    return (
-        cf.scatter_losses(loss_train, idx, n_seeds),
-        cf.scatter_losses(loss_val, idx, n_seeds),
-        cf.scatter_grads(params, sub, idx),
-    )
+    return cf.scatter(params, loss_train, loss_val, sub, idx, n_seeds)

@@ -217,17 +217,10 @@ def forward(params: dict, x, K: int) -> np.ndarray:
 def loss_grad(params: dict, x, y, n_train: int, n_val: int, K: int, active=None):
     """(train_loss [S], val_loss [S], grads) of one pass over n_train + n_val steps."""
     dtype = _check(params)
-    xs, ys = cf.series(x, dtype), cf.series(y, dtype, "y")
-    cf.check_lengths(xs, ys, n_train, n_val)
-    n_seeds = params["a"].shape[0]
-    idx = cf.active_index(n_seeds, active)
+    xs, ys, idx, n_seeds = cf.inputs(params, "a", dtype, x, y, n_train, n_val, active)
     a, *rest = cf.gather(params, NAMES, idx)
     wneg, gneg, dd_da = _filter_weights(a, K)
     loss_train, loss_val, grads, g_d = _loss_grad(wneg, gneg, *rest, xs, ys, n_train, n_val)
     sub = dict(zip(NAMES[1:], grads, strict=True))
     sub["a"] = (g_d * dd_da).reshape(a.shape)  # elementwise: dL/da = dL/dd dd/da
-    return (
-        cf.scatter_losses(loss_train, idx, n_seeds),
-        cf.scatter_losses(loss_val, idx, n_seeds),
-        cf.scatter_grads(params, sub, idx),
-    )
+    return cf.scatter(params, loss_train, loss_val, sub, idx, n_seeds)

@@ -237,10 +237,7 @@ def forward_rnn2(params: dict, x, K: int) -> np.ndarray:
 
 def _loss_grad_any(params, first, x, y, n_train, n_val, K, active):
     names, dtype = _check(params, first, K)
-    xs, ys = cf.series(x, dtype), cf.series(y, dtype, "y")
-    cf.check_lengths(xs, ys, n_train, n_val)
-    n_seeds = params[first].shape[0]
-    idx = cf.active_index(n_seeds, active)
+    xs, ys, idx, n_seeds = cf.inputs(params, first, dtype, x, y, n_train, n_val, active)
     lead, *core = cf.gather(params, names, idx)
     if first == "a":
         w, gw, dd_da = _pi_of_a(lead, K)
@@ -250,11 +247,7 @@ def _loss_grad_any(params, first, x, y, n_train, n_val, K, active):
     loss_train, loss_val, grads, g_w = _loss_grad(w, *core, xs, ys, n_train, n_val)
     sub = dict(zip(CORE, grads, strict=True))
     sub[first] = _grad_a(g_w, gw, dd_da) if first == "a" else g_w[:, :, None]
-    return (
-        cf.scatter_losses(loss_train, idx, n_seeds),
-        cf.scatter_losses(loss_val, idx, n_seeds),
-        cf.scatter_grads(params, sub, idx),
-    )
+    return cf.scatter(params, loss_train, loss_val, sub, idx, n_seeds)
 
 
 def loss_grad_mrnnf(params: dict, x, y, n_train: int, n_val: int, K: int, active=None):
