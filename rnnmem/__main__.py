@@ -35,6 +35,10 @@ COMMANDS = {
     "aggregate-long-memory": "rnnmem.long_memory.aggregate:main",
     "figures-long-memory": "rnnmem.long_memory.figures:main",
     "claims-long-memory": "rnnmem.long_memory.claims:main",
+    "embed-reviews": "rnnmem.long_memory.reviews.jobs:embed_main",
+    "train-reviews": "rnnmem.long_memory.reviews.jobs:train_main",
+    "aggregate-reviews": "rnnmem.long_memory.reviews.aggregate:main",
+    "figures-reviews": "rnnmem.long_memory.reviews.figures:main",
     # every study
     "claims-summary": "rnnmem.core.claims:summary_main",
     "config-docs": "rnnmem.config_docs:main",

@@ -2,6 +2,7 @@
 
     python -m rnnmem bench memorization --runs 100 --epochs 20
     python -m rnnmem bench long-memory --seeds 100
+    python -m rnnmem bench reviews --seeds 16 --loop-seeds 2 --epochs 1
 
 Each prints ratios measured side by side in one process (see the study's bench module);
 only ratios are meant to be compared across machines.
@@ -15,6 +16,7 @@ import sys
 BENCHES = {
     "memorization": "rnnmem.memorization.bench",
     "long-memory": "rnnmem.long_memory.bench",
+    "reviews": "rnnmem.long_memory.reviews.bench",
 }
 
 

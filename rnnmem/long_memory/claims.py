@@ -1,4 +1,5 @@
-"""Claim checks of the long-memory study (spec 8-10), as pre-stated rules on the runs table.
+"""Claim checks of the long-memory study (spec 8-10), as pre-stated rules on the runs table
+(the review claims of spec 11: rnnmem/long_memory/reviews/claims.py).
 
 Every check returns a rnnmem.core.claims.Claim (holds / partly / fails / inconclusive) with
 the numbers behind the verdict. Rules are stated on per-seed test RMSE in original units,
@@ -349,30 +350,45 @@ def evaluate_claims(
 
 
 def main(argv=None) -> int:
-    """`python -m rnnmem claims-long-memory`: claims.csv and claims.md of the study."""
+    """`python -m rnnmem claims-long-memory`: claims.csv and claims.md of the study (the
+    time-series claims from --runs, the review claims from --reviews-runs; either may be
+    absent when that part was not run: its claims are then inconclusive)."""
     import argparse
 
     from rnnmem.core.claims import write_claims
     from rnnmem.core.io import read_csv
     from rnnmem.core.provenance import provenance
     from rnnmem.core.settings import add_settings_argument
+    from rnnmem.long_memory.aggregate import RUN_COLUMNS
+    from rnnmem.long_memory.reviews import aggregate as reviews_aggregate
+    from rnnmem.long_memory.reviews.claims import evaluate_review_claims
 
     parser = argparse.ArgumentParser(prog="python -m rnnmem claims-long-memory")
-    parser.add_argument("--runs", required=True, help="runs.csv of the aggregation")
+    parser.add_argument("--runs", help="runs.csv of the time-series aggregation")
+    parser.add_argument("--reviews-runs", help="runs.csv of the review aggregation")
     parser.add_argument("--csv", required=True)
     parser.add_argument("--md", required=True)
     parser.add_argument("--tier", required=True)
     add_settings_argument(parser)  # alpha, noise_tolerance, min_seeds, ... and noise_level
     args = parser.parse_args(argv)
     s = args.settings
+    runs = read_csv(args.runs) if args.runs else pd.DataFrame(columns=RUN_COLUMNS)
+    reviews = (
+        read_csv(args.reviews_runs)
+        if args.reviews_runs
+        else pd.DataFrame(columns=reviews_aggregate.RUN_COLUMNS)
+    )
     claims = evaluate_claims(
-        read_csv(args.runs),
+        runs,
         alpha=s["alpha"],
         min_seeds=s["min_seeds"],
         noise_level=s["noise_level"],
         noise_tolerance=s["noise_tolerance"],
         min_k_values=s["min_k_values"],
         min_concordant=s["min_concordant"],
+    )
+    claims += evaluate_review_claims(
+        reviews, alpha=s["alpha"], min_seeds=s["min_seeds"], chance_margin=s["chance_margin"]
     )
     title = "Claims of the long-memory study (Zhao et al., ICML 2020)"
     write_claims(claims, args.csv, args.md, title, args.tier, provenance(settings=s))

@@ -51,6 +51,7 @@ SLURM_LONG_MEMORY = {
     "experiment1": {"datasets": ["traffic"], "models": ["rnn", "mrnn"], "seeds": 2},
     "experiment2": {"models": ["mlstm"], "seeds": 2},
     "experiment3": {"enabled": False},
+    "reviews": {"enabled": False},  # its rules run in tests/workflow (CI time)
 }
 # The venv running pytest also runs snakemake and the jobs (`python -m rnnmem`).
 VENV = Path(sys.prefix)

@@ -1,25 +1,27 @@
 # The long-memory study (spec/long-memory.md): fetch and generate data -> train (one job per
-# dataset, split, model, K, H; all seeds at once) -> aggregate -> figures and claims.
+# dataset, split, model, K, H; all seeds at once) -> aggregate -> figures and claims. The
+# review classification (spec 11) has its own rules in long_memory/reviews.smk.
 
 
 include: "long_memory/jobs.smk"
+include: "long_memory/reviews.smk"
 
 
 # ------------------------------------------------------------------------------ data
-for name, file in LM_SERIES.items():
+for name, remote in LM_FETCHED.items():
 
     rule:
         name:
             f"fetch_long_memory_{name}"
         output:
-            f"{LM_RES}/{file}",
+            f"{LM_RES}/{Path(remote).name}",
         log:
             f"{LM_LOG}/fetch_{name}.log",
         conda:
             "../envs/analysis.yaml"
         params:
-            name=file,
-            url=f"{LM['source']['base_url']}/time_series_prediction/{file}",
+            name=Path(remote).name,
+            url=f"{LM['source']['base_url']}/{remote}",
             mirror=lm_mirror_option(),
             timeout=LM["source"]["timeout"],
         shell:
@@ -75,6 +77,13 @@ for rule_name, jobs, n_seeds in lm_train_rules():
 
 
 # ------------------------------------------------------------------ tables, figures, claims
+# The claims read the time-series runs and the review runs, of whichever was run.
+LM_CLAIMS_INPUTS = {
+    **({"runs": f"{LM_OUT}/runs.csv"} if LM_SEEDS else {}),
+    **({"reviews_runs": f"{LM_OUT}/reviews/runs.csv"} if LMR_JOBS else {}),
+}
+
+
 rule aggregate_long_memory:
     input:
         [f for job in LM_SEEDS for f in lm_seed_files(job)],
@@ -153,7 +162,7 @@ rule figures_long_memory:
 
 rule claims_long_memory:
     input:
-        runs=f"{LM_OUT}/runs.csv",
+        **LM_CLAIMS_INPUTS,
     output:
         csv=f"{LM_OUT}/claims.csv",
         csv_provenance=f"{LM_OUT}/claims.csv.provenance.json",
@@ -168,26 +177,31 @@ rule claims_long_memory:
         "../envs/analysis.yaml"
     params:
         tier=TIER,
+        inputs=" ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in LM_CLAIMS_INPUTS.items()
+        ),
         settings=settings_json(
             {**LM["claims"], "noise_level": LM["experiment2"]["generator"]["noise_sd"]}
         ),
         code=code_version(
             "long_memory/claims.py",
             "long_memory/aggregate.py",
+            "long_memory/reviews/claims.py",
             "core/claims.py",
             *CORE_CODE,
         ),
     shell:
-        "python -m rnnmem claims-long-memory --runs {input.runs} --csv {output.csv} "
+        "python -m rnnmem claims-long-memory {params.inputs} --csv {output.csv} "
         "--md {output.md} --tier {params.tier} --settings {params.settings:q} > {log} 2>&1"
 
 
-if study_enabled("long_memory") and LM_SEEDS:
+if study_enabled("long_memory") and LM_CLAIMS_INPUTS:
     register_study(
         "long-memory",
         [
-            *rules.aggregate_long_memory.output,
-            *rules.figures_long_memory.output,
+            *(rules.aggregate_long_memory.output if LM_SEEDS else []),
+            *(rules.figures_long_memory.output if LM_SEEDS else []),
+            *LMR_TARGETS,
             *rules.claims_long_memory.output,
         ],
         claims=rules.claims_long_memory.output.csv,

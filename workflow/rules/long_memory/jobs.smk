@@ -17,6 +17,11 @@ LM_SERIES = {
     "traffic": "traffic.csv",
     "tree7": "tree7.csv",
 }
+# Every fetched file, by its path under source.base_url.
+LM_FETCHED = {
+    **{name: f"time_series_prediction/{file}" for name, file in LM_SERIES.items()},
+    "reviews": "review_classification/reviews.json",
+}
 LM_GENERATED = "rnn_generated"  # Experiment 2's series, made by the pipeline
 LM_TRAIN_CODE = code_version(
     "long_memory/cells.py",
@@ -174,3 +179,56 @@ LM_FIGURES = {
 def lm_figure_args(kind):
     """KEY=PATH pairs of one kind of figure, for the figures command."""
     return " ".join(f"{k}={LM_OUT}/{v}.png" for k, v in LM_FIGURES[kind].items())
+
+
+# ------------------------------------------------------------ review classification
+# (spec 11; its rules: long_memory/reviews.smk) one training job per (layout, model).
+LMR = LM["reviews"]
+LMR_OUT = f"{LM_OUT}/reviews"
+LMR_REVIEWS = f"{LM_RES}/reviews.json"
+LMR_EMBEDDINGS = f"{LMR_OUT}/data/embeddings.npz"
+LMR_JOBS = (
+    [(layout, model) for layout in LMR["layouts"] for model in LMR["models"]]
+    if LMR["enabled"]
+    else []
+)
+LMR_SEEDS = list(range(LM["seed_base"], LM["seed_base"] + LMR["seeds"]))
+LMR_SEED_FILE = (
+    f"{LMR_OUT}/runs/{{layout}}/{{model}}-K{LMR['K']}-H{LMR['hidden']}/seed{{seed}}.npz"
+)
+LMR_TRAIN_CODE = code_version(
+    "long_memory/reviews/data.py",
+    "long_memory/reviews/embed.py",
+    "long_memory/reviews/params.py",
+    "long_memory/reviews/models.py",
+    "long_memory/reviews/metrics.py",
+    "long_memory/reviews/train.py",
+    "long_memory/reviews/jobs.py",
+    "core/device.py",
+    *CORE_CODE,
+)
+
+
+def lmr_seed_files(layout, model):
+    return [LMR_SEED_FILE.format(layout=layout, model=model, seed=s) for s in LMR_SEEDS]
+
+
+def lmr_job_settings(layout, model):
+    """Everything a review training job's numbers depend on (its --settings)."""
+    keys = (
+        "K",
+        "hidden",
+        "seq_len",
+        "split_seed",
+        "split_sizes",
+        "seed_chunk",
+        "threads",
+    )
+    return dict(
+        layout=layout,
+        model=model,
+        seeds=LMR_SEEDS,
+        tier=TIER,
+        training=LMR["training"],
+        **{k: LMR[k] for k in keys},
+    )
