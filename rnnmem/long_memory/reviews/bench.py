@@ -8,8 +8,8 @@
 Both sides run in this one process, one after the other, on the same data (reviews.json ->
 word2vec with the spec's settings, written to a temporary folder -> sequences of --seq-len
 steps -> the fixed 282 / 50 / 50 split in --layout), the same initial parameters (seeds 0, 1,
-..., reference-identical, params.init_params), the spec's training settings (train.SPEC_SETTINGS
-with --epochs) and the same device and thread count. What is timed, per model:
+..., reference-identical, params.init_params), the workflow's default training settings
+(the schema's, with --epochs) and the same device and thread count. What is timed, per model:
 
 * engine (train.fit + train.evaluate): all S = --seeds seeds at once on stacked parameters;
   per epoch the mini-batches (each cut to max(idx) + 1 steps) with one Adam step on all seeds,
@@ -48,13 +48,16 @@ import torch
 import rnnmem
 from rnnmem.core.device import configure_torch, device_label
 from rnnmem.core.io import write_text
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.reviews import data, embed, params, reference, train
 
 PROG = "python -m rnnmem bench reviews"
 N_CLASSES = 5  # labels evaluation + 2 in 0..4 (spec 11.1)
-HIDDEN = params.SPEC_SETTINGS["hidden"]
-SPLIT_SIZES = data.SPEC_SETTINGS["split_sizes"]
-SPLIT_SEED = data.SPEC_SETTINGS["split_seed"]
+# The workflow's defaults (workflow/schemas/long_memory.schema.yaml: long_memory.reviews).
+DEFAULTS = schema_defaults("long_memory")["reviews"]
+HIDDEN = DEFAULTS["hidden"]
+SPLIT_SIZES = DEFAULTS["split_sizes"]
+SPLIT_SEED = DEFAULTS["split_seed"]
 
 
 def default_reviews() -> Path:
@@ -85,7 +88,7 @@ def prepare_splits(reviews_path, seq_len: int, layout: str) -> tuple[dict, int, 
     with tempfile.TemporaryDirectory(prefix="rnnmem-bench-reviews-") as tmp:
         corpus, emb = Path(tmp) / "corpus.txt", Path(tmp) / "emb.npz"
         write_text(corpus, data.corpus_text(reviews))
-        embed.write_embeddings(emb, corpus, embed.Word2VecSettings(**embed.SPEC_SETTINGS))
+        embed.write_embeddings(emb, corpus, embed.Word2VecSettings(**DEFAULTS["word2vec"]))
         words, vectors, _ = embed.load_embeddings(emb)
     X, lengths = data.embed_sequences(reviews.tokens, words, vectors, seq_len)
     splits = data.make_splits(
@@ -195,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--reviews", type=Path, default=None, help="reviews.json")
     parser.add_argument("--layout", default="authors", choices=data.LAYOUTS)
-    parser.add_argument("--K", type=int, default=params.SPEC_SETTINGS["K"], help="filter length")
+    parser.add_argument("--K", type=int, default=DEFAULTS["K"], help="filter length")
     parser.add_argument("--repeats", type=int, default=1, help="best of this many runs")
     return parser
 
@@ -222,7 +225,9 @@ def main(argv=None) -> int:
         print(f"{PROG}: no reviews.json at {reviews_path} (see --reviews)", file=sys.stderr)
         return 2
     configure_torch(threads=args.threads)
-    settings = train.ReviewTrainSettings(**{**train.SPEC_SETTINGS, "epochs": args.epochs})
+    settings = train.ReviewTrainSettings.from_config(
+        {**DEFAULTS["training"], "epochs": args.epochs}
+    )
     splits, p, n_reviews = prepare_splits(reviews_path, args.seq_len, args.layout)
 
     print(

@@ -42,9 +42,6 @@ from rnnmem.core.io import write_text
 LAYOUTS = ("authors", "transpose")
 SPLIT_NAMES = ("train", "val", "test")
 
-# The spec's values (section 11.1): for tests and the schema author, never used as defaults.
-SPEC_SETTINGS = {"seq_len": 150, "split_seed": 0, "split_sizes": (282, 50, 50)}
-
 # (old, new) in the order the reference applies them (spec 11.1, step 2).
 _REPLACEMENTS = (
     (", ", " "),

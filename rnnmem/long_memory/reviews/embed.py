@@ -4,9 +4,9 @@
         --Word2Vec(sg, vector_size, window, min_count, epochs, negative, sample,
                    alpha -> min_alpha, seed, workers)--> words [V], vectors [V, p] float32
 
-Spec values (SPEC_SETTINGS): skip-gram, p = 16, window 16, min_count 1, 5 epochs, negative 5,
-sample 1e-3, alpha 0.025 -> 0.0001, seed 1, workers 1 (the [CHOICE] that makes it
-deterministic).
+Spec values (the schema's defaults, long_memory.reviews.word2vec): skip-gram, p = 16,
+window 16, min_count 1, 5 epochs, negative 5, sample 1e-3, alpha 0.025 -> 0.0001, seed 1,
+workers 1 (the [CHOICE] that makes it deterministic).
 
 Determinism, gensim 4.4.0 with workers = 1: the initial vectors come from
 numpy.random.default_rng(seed) (KeyedVectors.prep_vectors; `hashfxn` is no longer used to
@@ -35,21 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from rnnmem.core.io import load_arrays, save_arrays, write_json
-
-# The spec's values: for tests and the schema author, never used as defaults.
-SPEC_SETTINGS = {
-    "sg": 1,
-    "vector_size": 16,
-    "window": 16,
-    "min_count": 1,
-    "epochs": 5,
-    "negative": 5,
-    "sample": 1e-3,
-    "alpha": 0.025,
-    "min_alpha": 0.0001,
-    "seed": 1,
-    "workers": 1,
-}
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,6 @@ from torch import nn
 
 MODELS = ("rnn", "lstm", "mrnnf", "mlstmf")
 
-# The spec's values (section 11.2): for tests and the schema author, never used as defaults.
-SPEC_SETTINGS = {"hidden": 128, "K": 50, "n_classes": 5, "input_size": 16}
-
 _F32 = torch.float32
 
 

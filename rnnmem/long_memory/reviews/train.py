@@ -41,17 +41,6 @@ from rnnmem.long_memory.reviews.params import (
     unused_params,
 )
 
-# The spec's values (section 11.3): for tests and the schema author, never used as defaults.
-SPEC_SETTINGS = {
-    "lr": 0.001,
-    "weight_decay": 5e-4,
-    "betas": (0.9, 0.999),
-    "eps": 1e-8,
-    "batch_size": 64,
-    "epochs": 100,
-    "dtype": "float32",
-}
-
 
 @dataclass(frozen=True)
 class ReviewTrainSettings:

@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parents[3]
 _W2V_SCRIPT = """
 import sys
 from rnnmem.core.io import write_text
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.reviews import data, embed
 reviews = data.load_reviews(sys.argv[1])
 write_text(sys.argv[2] + "/corpus.txt", data.corpus_text(reviews))
 embed.write_embeddings(
     sys.argv[2] + "/emb.npz", sys.argv[2] + "/corpus.txt",
-    embed.Word2VecSettings(**embed.SPEC_SETTINGS),
+    embed.Word2VecSettings(**schema_defaults("long_memory")["reviews"]["word2vec"]),
 )
 """
 

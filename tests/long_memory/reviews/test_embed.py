@@ -9,7 +9,10 @@ import gensim
 import numpy as np
 import pytest
 
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.reviews import embed
+
+REVIEWS = schema_defaults("long_memory")["reviews"]  # the workflow's defaults
 
 
 def test_byte_identical_across_processes_and_hash_seeds(w2v_runs):
@@ -26,7 +29,7 @@ def test_file_and_sidecar(w2v_runs, reviews):
     assert side["sha256"] == embed.sha256_file(folder / "emb.npz")
     assert side["corpus_sha256"] == embed.sha256_file(folder / "corpus.txt")
     assert side["gensim_version"] == gensim.__version__ == "4.4.0"
-    assert side["settings"] == embed.SPEC_SETTINGS
+    assert side["settings"] == REVIEWS["word2vec"]
     words, vectors, meta = embed.load_embeddings(folder / "emb.npz")
     assert meta["gensim_version"] == "4.4.0"
     assert vectors.shape == (7106, 16) and vectors.dtype == np.float32
@@ -51,7 +54,7 @@ def test_load_refuses_a_changed_file(w2v_runs, tmp_path):
 def test_vocabulary_order_and_counts(tmp_path):
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("b a c a d e\n\nd\n", encoding="utf-8")
-    settings = embed.Word2VecSettings(**{**embed.SPEC_SETTINGS, "vector_size": 4, "epochs": 1})
+    settings = embed.Word2VecSettings(**{**REVIEWS["word2vec"], "vector_size": 4, "epochs": 1})
     words, vectors, counts = embed.train_word2vec(corpus, settings)
     # descending count; ties: the later first appearance first (gensim 4.4)
     assert words == ["d", "a", "e", "c", "b"]
@@ -63,6 +66,6 @@ def test_vocabulary_order_and_counts(tmp_path):
 
 def test_settings_have_no_defaults():
     assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(embed.Word2VecSettings))
-    assert set(embed.SPEC_SETTINGS) == {f.name for f in dataclasses.fields(embed.Word2VecSettings)}
+    assert set(REVIEWS["word2vec"]) == {f.name for f in dataclasses.fields(embed.Word2VecSettings)}
     with pytest.raises(ValueError):
-        embed.Word2VecSettings(**{**embed.SPEC_SETTINGS, "sg": 2})
+        embed.Word2VecSettings(**{**REVIEWS["word2vec"], "sg": 2})

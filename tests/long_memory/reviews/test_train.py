@@ -13,13 +13,16 @@ import pytest
 import torch
 
 from rnnmem.core.io import load_arrays, save_arrays
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.reviews import data, params, train
 from rnnmem.long_memory.reviews.reference import reference_train
+
+REVIEWS = schema_defaults("long_memory")["reviews"]  # the workflow's defaults
 
 p, H, C, K = 16, 128, 5, 6
 TOL = 1e-10
 SETTINGS = train.ReviewTrainSettings(
-    **{**train.SPEC_SETTINGS, "epochs": 2, "batch_size": 8, "dtype": "float64"}
+    **{**REVIEWS["training"], "epochs": 2, "batch_size": 8, "dtype": "float64"}
 )
 
 
@@ -46,12 +49,12 @@ def test_batch_bounds():
 
 def test_settings_exact_fields():
     assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(SETTINGS))
-    cfg = {**train.SPEC_SETTINGS, "betas": [0.9, 0.999]}
+    cfg = {**REVIEWS["training"], "betas": [0.9, 0.999]}
     assert train.ReviewTrainSettings.from_config(cfg).betas == (0.9, 0.999)
     with pytest.raises(ValueError, match="missing"):
         train.ReviewTrainSettings.from_config({k: v for k, v in cfg.items() if k != "lr"})
     with pytest.raises(ValueError):
-        train.ReviewTrainSettings(**{**train.SPEC_SETTINGS, "dtype": "float16"})
+        train.ReviewTrainSettings(**{**REVIEWS["training"], "dtype": "float16"})
 
 
 @pytest.mark.parametrize("model", params.MODELS)
