@@ -22,8 +22,8 @@ from conftest import MIRROR, copy_repo, planned_jobs, snakemake, tree_hashes
 
 pytestmark = pytest.mark.workflow
 
-TARGETS = ["figures_long_memory", "claims_long_memory"]
-# Small, but every rule and both traffic splits: 12 training jobs.
+TARGETS = ["figures_long_memory", "figures_reviews", "claims_long_memory"]
+# Small, but every rule and both traffic splits: 12 training jobs; 4 review jobs.
 TEST_LONG_MEMORY = {
     "source": {"mirror": str(MIRROR)},
     "traffic_splits": ["paper", "code"],
@@ -35,6 +35,13 @@ TEST_LONG_MEMORY = {
     },
     "experiment2": {"models": ["rnn", "mrnnf"], "seeds": 3},
     "experiment3": {"datasets": ["traffic"], "models": ["mrnn"], "K": [25, 100], "seeds": 2},
+    "reviews": {
+        "models": ["rnn", "mrnnf"],
+        "layouts": ["authors", "transpose"],
+        "seeds": 2,
+        "seq_len": 30,
+        "training": {"epochs": 2},
+    },
 }
 
 
@@ -90,7 +97,7 @@ def test_run_writes_every_output(workdir):
     assert [f.name for f in files] == ["seed0.npz", "seed1.npz", "seed2.npz"]
     assert (runs["epochs_run"] <= 6).all()
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 7 and set(claims["verdict"]) <= {
+    assert len(claims) == 10 and set(claims["verdict"]) <= {
         "holds",
         "partly",
         "fails",
@@ -99,6 +106,26 @@ def test_run_writes_every_output(workdir):
     generated = out / "data" / "rnn_generated.csv"
     assert json.loads(Path(f"{generated}.sha256.json").read_text())["rows"] == 4001
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").rglob("*.npz"))
+
+
+def test_reviews_outputs(workdir):
+    out = workdir / "results" / "long_memory" / "reviews"
+    counts = json.loads((out / "data" / "counts.json").read_text())
+    assert (counts["spanish_reviews"], counts["kept_reviews"], counts["tokens"]) == (
+        388,
+        382,
+        62_417,
+    )
+    sidecar = json.loads((out / "data" / "embeddings.npz.provenance.json").read_text())
+    assert sidecar["sha256"] == counts["embedding"]["sha256"]
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 2 * 2 * 2 and set(runs["layout"]) == {"authors", "transpose"}
+    assert runs["accuracy"].between(0, 1).all()
+    tables = (out / "tables.md").read_text()
+    assert "Table 5" in tables and "| MRNNF50 | 2 |" in tables and "transpose" in tables
+    assert (out / "test_accuracy.pdf").stat().st_size > 0
+    claims = pd.read_csv(workdir / "results" / "long_memory" / "claims.csv")
+    assert {"R-memory-beats-baselines", "R-transpose-better"} <= set(claims["claim"])
 
 
 def test_rerun_has_nothing_to_do_and_is_byte_identical(workdir):
@@ -124,12 +151,21 @@ def test_rerun_has_nothing_to_do_and_is_byte_identical(workdir):
         ),
         # a claim threshold reruns the claims only
         ({"claims": {"alpha": 0.1}}, {"claims_long_memory": 1}),
+        # a review training setting: the review jobs (not the embeddings) and what follows
+        (
+            {"reviews": {**TEST_LONG_MEMORY["reviews"], "training": {"epochs": 2, "lr": 0.01}}},
+            {"train_reviews": 4},
+        ),
     ],
 )
 def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
     jobs = planned(workdir, change)
-    downstream = {"aggregate_long_memory", "figures_long_memory", "claims_long_memory"}
+    if "train_reviews" in expected:
+        downstream = {"aggregate_reviews", "figures_reviews", "claims_long_memory"}
+    else:
+        downstream = {"aggregate_long_memory", "figures_long_memory", "claims_long_memory"}
     trains = {k: v for k, v in jobs.items() if k.startswith("train_")}
+    assert "embed_reviews" not in jobs  # no change here touches the embeddings
     assert trains == {k: v for k, v in expected.items() if k.startswith("train_")}
     if trains:
         assert downstream <= set(jobs)
@@ -144,6 +180,7 @@ def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
         ({"experiment1": {"models": ["rnn", "gru"]}}, "long_memory.experiment1.models[1]"),
         ({"traffic_splits": ["later"]}, "long_memory.traffic_splits[0]"),
         ({"colour": "red"}, "long_memory"),
+        ({"reviews": {"layouts": ["authors", "rows"]}}, "long_memory.reviews.layouts[1]"),
     ],
 )
 def test_bad_config_fails_naming_the_key(workdir, bad, key):
