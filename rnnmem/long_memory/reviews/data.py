@@ -177,7 +177,10 @@ def split_indices(n: int, split_seed: int, split_sizes) -> dict[str, np.ndarray]
     """Review positions of the fixed split: RandomState(split_seed).permutation(n), cut in order."""
     sizes = tuple(int(s) for s in split_sizes)
     if len(sizes) != 3 or sum(sizes) != n or min(sizes) < 1:
-        raise ValueError(f"split sizes {sizes} do not cut {n} reviews into three parts")
+        raise ValueError(
+            f"split sizes {sizes} (config key long_memory.reviews.split_sizes) do not cut the "
+            f"{n} kept reviews into three non-empty parts"
+        )
     perm = np.random.RandomState(split_seed).permutation(n)
     bounds = np.cumsum((0,) + sizes)
     return {

@@ -95,7 +95,7 @@ def test_split(reviews):
     np.testing.assert_array_equal(np.concatenate([parts[k] for k in data.SPLIT_NAMES]), perm)
     # every class occurs in the test split, so macro averages run over the five classes
     assert set(reviews.labels[parts["test"]].tolist()) == {0, 1, 2, 3, 4}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="long_memory.reviews.split_sizes"):
         data.split_indices(382, 0, (282, 50, 49))
 
 
