@@ -48,6 +48,21 @@ def _greater(a: np.ndarray, b: np.ndarray, alpha: float) -> dict:
     }
 
 
+def _welch_units(runs, units: dict, alpha: float, min_seeds: int) -> tuple[dict, int, int]:
+    """units: {name: ((layout, model), (layout, model))}, each tested as "first > second".
+
+    Returns (numbers per tested unit, units tested, units significantly higher); a unit
+    with fewer than min_seeds seeds on either side is left out."""
+    numbers, tested, better = {}, 0, 0
+    for name, (first, second) in units.items():
+        a, b = _accuracy(runs, *first), _accuracy(runs, *second)
+        if min(len(a), len(b)) < min_seeds:
+            continue
+        numbers[name] = _greater(a, b, alpha)
+        tested, better = tested + 1, better + numbers[name]["significantly_higher"]
+    return numbers, tested, better
+
+
 def claim_memory_beats_baselines(runs, *, alpha: float, min_seeds: int) -> Claim:
     cid = "R-memory-beats-baselines"
     statement = "MRNNF50 and MLSTMF50 classify the reviews better than RNN and LSTM (spec 11)."
@@ -57,15 +72,11 @@ def claim_memory_beats_baselines(runs, *, alpha: float, min_seeds: int) -> Claim
         f"(H1: higher mean) < {alpha}. Holds if both tested pairs are better, partly if one, "
         "fails if none; inconclusive if no pair is testable."
     )
-    numbers, tested, better = {}, 0, 0
-    for model, baseline in PAIRS:
-        a = _accuracy(runs, PRIMARY_LAYOUT, model)
-        b = _accuracy(runs, PRIMARY_LAYOUT, baseline)
-        if min(len(a), len(b)) < min_seeds:
-            continue
-        unit = _greater(a, b, alpha)
-        numbers[f"{model} vs {baseline}"] = unit
-        tested, better = tested + 1, better + unit["significantly_higher"]
+    units = {
+        f"{model} vs {baseline}": ((PRIMARY_LAYOUT, model), (PRIMARY_LAYOUT, baseline))
+        for model, baseline in PAIRS
+    }
+    numbers, tested, better = _welch_units(runs, units, alpha, min_seeds)
     if tested == 0:
         return not_run(cid, statement, rule, f"{PRIMARY_LAYOUT}-layout review runs")
     numbers |= {"pairs_tested": tested, "pairs_better": better}
@@ -112,15 +123,8 @@ def claim_transpose_better(runs, *, alpha: float, min_seeds: int) -> Claim:
         f"accuracy in transpose and Welch one-sided p (H1: higher mean) < {alpha}. Holds if "
         "every tested model is better, partly if some, fails if none; inconclusive if none."
     )
-    numbers, tested, better = {}, 0, 0
-    for model in MODEL_ORDER:
-        a = _accuracy(runs, "transpose", model)
-        b = _accuracy(runs, PRIMARY_LAYOUT, model)
-        if min(len(a), len(b)) < min_seeds:
-            continue
-        unit = _greater(a, b, alpha)
-        numbers[model] = unit
-        tested, better = tested + 1, better + unit["significantly_higher"]
+    units = {model: (("transpose", model), (PRIMARY_LAYOUT, model)) for model in MODEL_ORDER}
+    numbers, tested, better = _welch_units(runs, units, alpha, min_seeds)
     if tested == 0:
         return not_run(cid, statement, rule, "review runs in both layouts")
     numbers |= {"models_tested": tested, "models_better": better}
