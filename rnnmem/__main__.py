@@ -1,7 +1,8 @@
-"""Command-line entry points: `python -m rnnmem <command> [options]`.
+"""rnnmem: reproduce three studies on the memory of recurrent networks.
 
-Each Snakemake rule calls exactly one command. Commands live in the study modules; this
-table maps a command name to "module:function", where the function takes argv.
+usage: python -m rnnmem <command> [options]      (python -m rnnmem <command> --help)
+
+Each Snakemake rule calls exactly one command; the table is rnnmem/commands.py.
 """
 
 from __future__ import annotations
@@ -15,50 +16,32 @@ import sys
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = os.environ.get("RNNMEM_THREADS", "1")
 
-COMMANDS = {
-    # memorization (spec/memory-distance.md)
-    "train-memorization": "rnnmem.memorization.train:main",
-    "probe-memorization": "rnnmem.memorization.probe:main",
-    "esn-capacity": "rnnmem.memorization.esn:main",
-    "aggregate-memorization": "rnnmem.memorization.aggregate:main",
-    "figures-memorization": "rnnmem.memorization.figures:main",
-    "claims-memorization": "rnnmem.memorization.claims:main",
-    # forgetting (spec/forgetting-time.md)
-    "simulate-forgetting": "rnnmem.forgetting.simulate:main",
-    "aggregate-forgetting": "rnnmem.forgetting.aggregate:main",
-    "figures-forgetting": "rnnmem.forgetting.figures:main",
-    "claims-forgetting": "rnnmem.forgetting.claims:main",
-    # long memory (spec/long-memory.md)
-    "fetch-long-memory": "rnnmem.long_memory.fetch:fetch_main",
-    "generate-long-memory": "rnnmem.long_memory.generate:generate_main",
-    "train-long-memory": "rnnmem.long_memory.jobs:main",
-    "aggregate-long-memory": "rnnmem.long_memory.aggregate:main",
-    "figures-long-memory": "rnnmem.long_memory.figures:main",
-    "claims-long-memory": "rnnmem.long_memory.claims:main",
-    "embed-reviews": "rnnmem.long_memory.reviews.jobs:embed_main",
-    "train-reviews": "rnnmem.long_memory.reviews.jobs:train_main",
-    "aggregate-reviews": "rnnmem.long_memory.reviews.aggregate:main",
-    "figures-reviews": "rnnmem.long_memory.reviews.figures:main",
-    # every study
-    "claims-summary": "rnnmem.core.claims:summary_main",
-    "config-docs": "rnnmem.config_docs:main",
-    "bench": "rnnmem.bench:main",
-}
+from rnnmem.commands import COMMANDS  # noqa: E402
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {cmd.summary}" for name, cmd in COMMANDS.items()]
+    return __doc__.strip() + "\n\ncommands:\n" + "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.strip() + "\n\ncommands:\n  " + "\n  ".join(sorted(COMMANDS)))
+    if not argv:
+        print(usage(), file=sys.stderr)
+        print("\nrnnmem: no command given", file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help"):
+        print(usage())
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(
-            f"rnnmem: unknown command {name!r}; known: {', '.join(sorted(COMMANDS))}",
+            f"rnnmem: unknown command {name!r}; known: {', '.join(COMMANDS)}",
             file=sys.stderr,
         )
         return 2
-    module, func = COMMANDS[name].split(":")
+    module, func = COMMANDS[name].target.split(":")
     return int(getattr(importlib.import_module(module), func)(rest) or 0)
 
 

@@ -1,8 +1,8 @@
-# Helpers every study uses: the tier, validated study sections, code versions, job settings
-# and the registry of final targets. Nothing here names a study.
-import hashlib
-from pathlib import Path
-
+# Helpers every study uses: the tier, validated study sections, code versions (command_code),
+# job settings and the registry of final targets. Nothing here names a study.
+from rnnmem.core.codehash import (
+    command_code,
+)  # a rule's code version: see its docstring
 from rnnmem.core.settings import settings_json, validate
 
 TIER = config["tier"]
@@ -32,32 +32,3 @@ def register_study(label, targets, claims=None):
     ALL_TARGETS.extend(targets)
     if claims is not None:
         CLAIMS[label] = claims
-
-
-def code_version(*paths):
-    """Hash of the rnnmem source files a rule runs (paths relative to rnnmem/; a folder
-    stands for every .py file in it).
-
-    Passed as a param, so a code change reruns exactly the rules that run that code
-    (file modification times would also fire on a fresh clone).
-    """
-    root = Path(workflow.basedir) / "rnnmem"
-    files = []
-    for path in paths:
-        full = root / path
-        files += sorted(full.rglob("*.py")) if full.is_dir() else [full]
-    digest = hashlib.sha256()
-    for file in sorted(set(files)):
-        digest.update(str(file.relative_to(root)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-# Modules every rule depends on (I/O, seeds, provenance, device choice, settings).
-CORE_CODE = (
-    "core/io.py",
-    "core/seeds.py",
-    "core/provenance.py",
-    "core/device.py",
-    "core/settings.py",
-)

@@ -21,27 +21,6 @@ FORGET_OUT = {
 FORGET_LOG = {v: out.replace("results/", "logs/", 1) for v, out in FORGET_OUT.items()}
 FORGET_JOB = "{cell}-in{n_in}-u{units}"
 FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
-# Each rule hashes the modules it runs: a styling edit (core/plotting.py, figures.py)
-# reruns only the figures, a claims edit only the claims.
-# (settings.py, which every stage imports, imports metrics.py.)
-FORGET_BASE = (
-    "forgetting/__init__.py",
-    "forgetting/settings.py",
-    "forgetting/metrics.py",
-    *CORE_CODE,
-)
-FORGET_SIM_CODE = code_version(
-    *FORGET_BASE, "forgetting/steppers.py", "forgetting/simulate.py"
-)
-FORGET_TABLES_CODE = code_version(*FORGET_BASE, "forgetting/aggregate.py")
-FORGET_FIGURES_CODE = code_version(
-    *FORGET_BASE, "forgetting/figures.py", "core/plotting.py"
-)
-FORGET_CLAIMS_CODE = code_version(
-    *FORGET_BASE, "forgetting/claims.py", "core/claims.py"
-)
-
-
 # Cross-key checks the schema cannot express, each naming its key.
 FORGET_PROBLEMS = config_problems(FORGET)
 if FORGET_PROBLEMS:
@@ -77,7 +56,7 @@ for variant in FORGET["variants"]:
             gpu=1,
         params:
             settings=settings_json(simulate_settings(FORGET, variant)),
-            code=FORGET_SIM_CODE,
+            code=command_code("simulate-forgetting"),
         shell:
             "python -m rnnmem simulate-forgetting --settings {params.settings:q} "
             "--cell {wildcards.cell} --n-in {wildcards.n_in} --units {wildcards.units} "
@@ -117,7 +96,7 @@ for variant in FORGET["variants"]:
             "../envs/analysis.yaml"
         params:
             settings=settings_json(table_settings(FORGET, variant, TIER)),
-            code=FORGET_TABLES_CODE,
+            code=command_code("aggregate-forgetting"),
         shell:
             "python -m rnnmem aggregate-forgetting --settings {params.settings:q} "
             "--runs-csv {output.runs} --summary-csv {output.summary} "
@@ -155,7 +134,7 @@ for variant in FORGET["variants"]:
             "../envs/analysis.yaml"
         params:
             settings=settings_json(figure_settings(FORGET, variant, TIER)),
-            code=FORGET_FIGURES_CODE,
+            code=command_code("figures-forgetting"),
         shell:
             "python -m rnnmem figures-forgetting --settings {params.settings:q} "
             "--summary {input.summary} --decay {input.decay} "
@@ -186,7 +165,7 @@ for variant in FORGET["variants"]:
             "../envs/analysis.yaml"
         params:
             settings=settings_json(claim_settings(FORGET, variant, TIER)),
-            code=FORGET_CLAIMS_CODE,
+            code=command_code("claims-forgetting"),
         shell:
             "python -m rnnmem claims-forgetting --settings {params.settings:q} "
             "--runs {input} --csv {output.csv} --md {output.md} > {log} 2>&1"

@@ -4,32 +4,11 @@
 
 
 include: "long_memory/jobs.smk"
+include: "long_memory/fetch.smk"
 include: "long_memory/reviews.smk"
 
 
 # ------------------------------------------------------------------------------ data
-for name, remote in LM_FETCHED.items():
-
-    rule:
-        name:
-            f"fetch_long_memory_{name}"
-        output:
-            f"{LM_RES}/{Path(remote).name}",
-        log:
-            f"{LM_LOG}/fetch_{name}.log",
-        conda:
-            "../envs/analysis.yaml"
-        params:
-            name=Path(remote).name,
-            url=f"{LM['source']['base_url']}/{remote}",
-            mirror=lm_mirror_option(),
-            timeout=LM["source"]["timeout"],
-        shell:
-            "python -m rnnmem fetch-long-memory --name {params.name} --url {params.url:q} "
-            "--out {output} --timeout {params.timeout} "
-            "{params.mirror} > {log} 2>&1"
-
-
 rule generate_long_memory:
     output:
         csv=f"{LM_OUT}/data/{LM_GENERATED}.csv",
@@ -40,7 +19,7 @@ rule generate_long_memory:
         "../envs/analysis.yaml"
     params:
         settings=settings_json(LM["experiment2"]["generator"]),
-        code=code_version("long_memory/generate.py", *CORE_CODE),
+        code=command_code("generate-long-memory"),
     shell:
         "python -m rnnmem generate-long-memory --settings {params.settings:q} "
         "--out {output.csv} > {log} 2>&1"
@@ -69,7 +48,7 @@ for rule_name, jobs, n_seeds in lm_train_rules():
         params:
             settings=lambda wc: settings_json(lm_job_settings(wc.job)),
             checkpoint=f"{LM_OUT}/checkpoints/{{job}}.npz",
-            code=LM_TRAIN_CODE,
+            code=command_code("train-long-memory"),
         shell:
             "python -m rnnmem train-long-memory --settings {params.settings:q} "
             "--series {input.series} --checkpoint {params.checkpoint} "
@@ -109,9 +88,7 @@ rule aggregate_long_memory:
         runs_dir=lambda wildcards, input: Path(input[0]).parents[2],
         seed_base=LM["seed_base"],
         tier=TIER,
-        code=code_version(
-            "long_memory/aggregate.py", "long_memory/stats.py", *CORE_CODE
-        ),
+        code=command_code("aggregate-long-memory"),
     shell:
         "python -m rnnmem aggregate-long-memory --views {params.views:q} "
         "--runs-dir {params.runs_dir} --seed-base {params.seed_base} --tier {params.tier} "
@@ -145,12 +122,7 @@ rule figures_long_memory:
         boxplots=lm_figure_args("boxplots"),
         curves=lm_figure_args("curves"),
         segments=lm_figure_args("segments"),
-        code=code_version(
-            "long_memory/figures.py",
-            "long_memory/aggregate.py",
-            "core/plotting.py",
-            *CORE_CODE,
-        ),
+        code=command_code("figures-long-memory"),
     shell:
         "python -m rnnmem figures-long-memory --runs {input.runs} --curves {input.curves} "
         "--summary {input.summary} --predictions {input.predictions} --tier {params.tier} "
@@ -183,13 +155,7 @@ rule claims_long_memory:
         settings=settings_json(
             {**LM["claims"], "noise_level": LM["experiment2"]["generator"]["noise_sd"]}
         ),
-        code=code_version(
-            "long_memory/claims.py",
-            "long_memory/aggregate.py",
-            "long_memory/reviews/claims.py",
-            "core/claims.py",
-            *CORE_CODE,
-        ),
+        code=command_code("claims-long-memory"),
     shell:
         "python -m rnnmem claims-long-memory {params.inputs} --csv {output.csv} "
         "--md {output.md} --tier {params.tier} --settings {params.settings:q} > {log} 2>&1"

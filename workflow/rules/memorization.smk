@@ -30,7 +30,7 @@ for name in MEM["experiments"]:
             # Written while the job runs, removed when its outputs are complete: a job
             # killed part-way resumes from it (so it is no declared output).
             checkpoint=f"{MEM_OUT}/checkpoints/{name}/{MEM_JOB}.npz",
-            code=TRAIN_CODE,
+            code=command_code("train-memorization"),
         shell:
             "python -m rnnmem train-memorization --experiment {params.experiment} "
             "--cell {wildcards.cell} --task {wildcards.task} --layers {wildcards.layers} "
@@ -59,7 +59,7 @@ for name in MEM["experiments"]:
             experiment=name,
             settings=probe_settings(name),
             tier=TIER,
-            code=PROBE_CODE,
+            code=command_code("probe-memorization"),
         shell:
             "python -m rnnmem probe-memorization --experiment {params.experiment} "
             "--cell {wildcards.cell} --task {wildcards.task} --layers {wildcards.layers} "
@@ -87,7 +87,7 @@ rule esn_capacity:
             }
         ),
         tier=TIER,
-        code=ESN_CODE,
+        code=command_code("esn-capacity"),
     shell:
         "python -m rnnmem esn-capacity --settings {params.settings:q} --tier {params.tier} "
         "--out {output.table} --out-task {output.task} > {log} 2>&1"
@@ -122,7 +122,7 @@ rule aggregate_memorization:
             {"theta": MEM["theta"], "curve_experiments": MEM["curve_experiments"]}
         ),
         tier=TIER,
-        code=AGGREGATE_CODE,
+        code=command_code("aggregate-memorization"),
     shell:
         "python -m rnnmem aggregate-memorization --settings {params.settings:q} "
         "--tier {params.tier} --runs {input.runs} --capacity {input.capacity} "
@@ -166,7 +166,7 @@ rule figures_memorization:
             {"theta": MEM["theta"], "curve_epochs": MEM["curve_epochs"]}
         ),
         tier=TIER,
-        code=FIGURES_CODE,
+        code=command_code("figures-memorization"),
     shell:
         "python -m rnnmem figures-memorization --settings {params.settings:q} "
         "--tier {params.tier} --runs {input.runs} --curves {input.curves} "
@@ -198,7 +198,7 @@ rule claims_memorization:
             }
         ),
         tier=TIER,
-        code=CLAIMS_CODE,
+        code=command_code("claims-memorization"),
     shell:
         "python -m rnnmem claims-memorization --settings {params.settings:q} "
         "--tier {params.tier} --runs {input.runs} --curves {input.curves} "

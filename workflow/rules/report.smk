@@ -19,7 +19,7 @@ rule claims_summary:
     params:
         studies=list(CLAIMS),
         tier=TIER,
-        code=code_version("core/claims.py", *CORE_CODE),
+        code=command_code("claims-summary"),
     shell:
         "python -m rnnmem claims-summary --claims {input.claims} --studies {params.studies} "
         "--tier {params.tier} --csv {output.csv} --md {output.md} > {log} 2>&1"

@@ -23,19 +23,6 @@ LM_FETCHED = {
     "reviews": "review_classification/reviews.json",
 }
 LM_GENERATED = "rnn_generated"  # Experiment 2's series, made by the pipeline
-LM_TRAIN_CODE = code_version(
-    "long_memory/cells.py",
-    "long_memory/kernels",
-    "long_memory/adam.py",
-    "long_memory/train.py",
-    "long_memory/evaluate.py",
-    "long_memory/data.py",
-    "long_memory/jobs.py",
-    *CORE_CODE,
-)
-LM_TABLES_CODE = code_version(
-    "long_memory/aggregate.py", "long_memory/data.py", "core/claims.py", *CORE_CODE
-)
 
 
 def lm_mirror_option():
@@ -195,17 +182,6 @@ LMR_JOBS = (
 LMR_SEEDS = list(range(LM["seed_base"], LM["seed_base"] + LMR["seeds"]))
 LMR_SEED_FILE = (
     f"{LMR_OUT}/runs/{{layout}}/{{model}}-K{LMR['K']}-H{LMR['hidden']}/seed{{seed}}.npz"
-)
-LMR_TRAIN_CODE = code_version(
-    "long_memory/reviews/data.py",
-    "long_memory/reviews/embed.py",
-    "long_memory/reviews/params.py",
-    "long_memory/reviews/models.py",
-    "long_memory/reviews/metrics.py",
-    "long_memory/reviews/train.py",
-    "long_memory/reviews/jobs.py",
-    "core/device.py",
-    *CORE_CODE,
 )
 
 

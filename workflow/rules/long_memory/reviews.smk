@@ -19,12 +19,7 @@ rule embed_reviews:
     params:
         settings=settings_json(LMR["word2vec"]),
         seq_len=LMR["seq_len"],
-        code=code_version(
-            "long_memory/reviews/data.py",
-            "long_memory/reviews/embed.py",
-            "long_memory/reviews/jobs.py",
-            *CORE_CODE,
-        ),
+        code=command_code("embed-reviews"),
     shell:
         "python -m rnnmem embed-reviews --reviews {input} --settings {params.settings:q} "
         "--seq-len {params.seq_len} --corpus {output.corpus} "
@@ -53,7 +48,7 @@ rule train_reviews:
         gpu=LMR["gpus"],
     params:
         settings=lambda wc: settings_json(lmr_job_settings(wc.layout, wc.model)),
-        code=LMR_TRAIN_CODE,
+        code=command_code("train-reviews"),
     shell:
         "python -m rnnmem train-reviews --settings {params.settings:q} "
         "--reviews {input.reviews} --embeddings {input.embeddings} "
@@ -81,7 +76,7 @@ rule aggregate_reviews:
         "../../envs/analysis.yaml"
     params:
         tier=TIER,
-        code=code_version("long_memory/reviews/aggregate.py", *CORE_CODE),
+        code=command_code("aggregate-reviews"),
     shell:
         "python -m rnnmem aggregate-reviews --files {input} --tier {params.tier} "
         "--runs {output.runs} --summary {output.summary} --tables {output.tables} "
@@ -105,9 +100,7 @@ rule figures_reviews:
         "../../envs/analysis.yaml"
     params:
         tier=TIER,
-        code=code_version(
-            "long_memory/reviews/figures.py", "core/plotting.py", *CORE_CODE
-        ),
+        code=command_code("figures-reviews"),
     shell:
         "python -m rnnmem figures-reviews --runs {input.runs} --png {output.png} "
         "--tier {params.tier} > {log} 2>&1"

@@ -99,39 +99,3 @@ def all_capacity_files(suffix):
         for name in MEM["experiments"]
         for job in memorization_jobs(name)
     ]
-
-
-def mem_code(modules, core=()):
-    """Hash of the memorization modules a rule runs (by name), the core modules `core`
-    (by name, in rnnmem/core/) and the core every job uses (CORE_CODE)."""
-    return code_version(
-        "memorization/__init__.py",
-        *(f"memorization/{m}.py" for m in modules),
-        *(f"core/{m}.py" for m in core),
-        *CORE_CODE,
-    )
-
-
-ENGINE = ("ensemble", "layer_major")
-TABLES = ("aggregate", "tables")
-TRAIN_CODE = mem_code(
-    ("task", "job", "readout", "train", "checkpoints"), (*ENGINE, "bptt")
-)
-PROBE_CODE = mem_code(("task", "job", "capacity", "probe"), ENGINE)
-ESN_CODE = mem_code(("task", "capacity", "esn"))
-AGGREGATE_CODE = mem_code(("aggregate",))
-FIGURES_CODE = mem_code(
-    (*TABLES, "figure_list", "plots", "heatmaps", "figures"), ("plotting",)
-)
-CLAIMS_CODE = mem_code(
-    (
-        *TABLES,
-        "claims_common",
-        "claims_training",
-        "claims_heatmaps",
-        "claims_variants",
-        "claims_capacity",
-        "claims",
-    ),
-    ("claims",),
-)
