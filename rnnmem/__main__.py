@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     module, func = COMMANDS[name].target.split(":")
+    sys.argv[0] = f"python -m rnnmem {name}"  # argparse's prog: usage lines name the command
     return int(getattr(importlib.import_module(module), func)(rest) or 0)
 
 

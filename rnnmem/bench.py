@@ -1,4 +1,6 @@
-"""Benchmarks, one per study: `python -m rnnmem bench <study> [options]`.
+"""Benchmarks, one per study.
+
+usage: python -m rnnmem bench <study> [options]      (python -m rnnmem bench <study> --help)
 
     python -m rnnmem bench memorization --runs 100 --epochs 20
     python -m rnnmem bench long-memory --seeds 100
@@ -20,8 +22,17 @@ BENCHES = {
 }
 
 
+def usage() -> str:
+    return __doc__.strip() + "\n\nstudies: " + ", ".join(BENCHES)
+
+
 def main(argv) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
     if not argv or argv[0] not in BENCHES:
-        print(__doc__.strip() + "\n\nstudies: " + ", ".join(BENCHES), file=sys.stderr)
+        print(usage(), file=sys.stderr)
+        what = f"unknown study {argv[0]!r}" if argv else "no study given"
+        print(f"\nrnnmem bench: {what}; known: {', '.join(BENCHES)}", file=sys.stderr)
         return 2
     return int(importlib.import_module(BENCHES[argv[0]]).main(argv[1:]) or 0)

@@ -45,13 +45,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every rnnmem module that the file at `path` imports, anywhere in it.
+def imported_modules(path: Path, name: str | None = None) -> set[str]:
+    """Every rnnmem module that the file at `path` (module `name`; by default read off the
+    path) imports, anywhere in it.
 
     `from a.b import c` names a.b, and a.b.c when c is itself a module.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    this = _module_name(path)
+    this = name or _module_name(path)
     package = this if path.name == "__init__.py" else this.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):

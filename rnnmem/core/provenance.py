@@ -45,3 +45,53 @@ def provenance(config: dict | None = None, **extra) -> dict:
         record["config"] = config
     record.update(extra)
     return record
+
+
+# ------------------------------------------------------------------ records behind a table
+# Every table, figure and claims file records the full effective settings of the jobs behind
+# it under "jobs": the distinct settings records of its inputs, read from the inputs
+# themselves (an .npz file's meta "provenance", else the `<file>.provenance.json` sidecar).
+# A record that already carries "jobs" (an aggregated table) hands them on, so a figure
+# made from a table names the same jobs as the table.
+
+
+def sidecar_path(path) -> Path:
+    """`<path>.provenance.json`: where the record of a table or figure lies."""
+    return Path(f"{path}.provenance.json")
+
+
+def read_record(path) -> dict:
+    """The provenance record of an output file: an .npz's own meta, else its sidecar.
+
+    Raises FileNotFoundError naming the file when it has no record.
+    """
+    import json
+
+    path = Path(path)
+    if path.suffix == ".npz":
+        from rnnmem.core.io import load_arrays
+
+        _, meta = load_arrays(path)
+        if "provenance" in meta:
+            return meta["provenance"]
+    side = sidecar_path(path)
+    if not side.is_file():
+        raise FileNotFoundError(f"{path}: no provenance record (expected {side})")
+    return json.loads(side.read_text(encoding="utf-8"))
+
+
+def _job_settings(record: dict) -> list[dict]:
+    if "jobs" in record:
+        return list(record["jobs"])
+    return [record.get("config", record.get("settings", {}))]
+
+
+def jobs_behind(paths) -> list[dict]:
+    """The distinct job settings behind `paths` (sorted, each once)."""
+    import json
+
+    unique = {}
+    for path in paths:
+        for settings in _job_settings(read_record(path)):
+            unique.setdefault(json.dumps(settings, sort_keys=True), settings)
+    return [unique[key] for key in sorted(unique)]

@@ -80,10 +80,22 @@ def _typed(value, schema: dict):
     types = [types] if isinstance(types, str) else types
     if isinstance(value, str) and types and "string" not in types:
         parsed = yaml.safe_load(value)
+        if isinstance(parsed, str) and "number" in types:
+            return _scientific(value)
         return value if isinstance(parsed, str) else parsed
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [_typed(item, schema["items"]) for item in value]
     return value
+
+
+def _scientific(text: str):
+    """'1e-3' as the number 0.001: YAML 1.1 (PyYAML, so Snakemake's config files and
+    `--config`) reads a float only with a dot ('1.0e-3'), and hands '1e-3' over as a string.
+    Anything that is not a number stays the string, for the schema to name."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 _DefaultsValidator = _with_defaults(Draft202012Validator)
@@ -162,3 +174,53 @@ def add_settings_argument(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="the job's settings as one JSON object (built by its rule from the config)",
     )
+
+
+def validated_copy(raw: dict) -> dict:
+    """A copy of a whole config (tier files, with or without `--config`), checked and with
+    every default filled: the top level and each study section that has a schema."""
+    config = validate(copy.deepcopy(raw), "config")
+    for name in config:
+        if (SCHEMA_DIR / f"{name}.schema.yaml").is_file() and isinstance(config[name], dict):
+            validate(config[name], name, prefix=name)
+    return config
+
+
+def changed_keys(tier: dict, final: dict, overrides: dict, prefix: str = "") -> list[str]:
+    """Key paths that `--config` (`overrides`) set to another value than the tier files had.
+
+    `tier` and `final` are validated configs (tier files alone; with `--config`);
+    `overrides` may hold nested sections (`--config long_memory='{"training": {...}}'`):
+    each leaf counts on its own, so restating a value the tier already has changes nothing.
+    """
+    keys = []
+    for key, value in overrides.items():
+        path = f"{prefix}{key}"
+        before = tier.get(key) if isinstance(tier, dict) else None
+        after = final.get(key) if isinstance(final, dict) else None
+        if isinstance(value, dict) and isinstance(after, dict):
+            keys += changed_keys(before or {}, after, value, f"{path}.")
+        elif before != after:
+            keys.append(path)
+    return sorted(keys)
+
+
+# Keys that say where inputs come from, not what is computed: no result depends on them
+# (fetched files are keyed by their sha256), so they leave the tier label alone.
+LOCATION_KEYS = ("long_memory.source",)
+
+
+def tier_label(tier: str, keys: list[str]) -> str:
+    """The label every output carries: the tier, and which keys `--config` changed.
+
+    tier_label("default", ["long_memory.training.lr"]) -> "default+config:long_memory.training.lr"
+    (no spaces: it travels on command lines).
+    """
+    shown = [k for k in keys if not any(k == p or k.startswith(p + ".") for p in LOCATION_KEYS)]
+    return f"{tier}+config:{','.join(shown)}" if shown else tier
+
+
+def run_label(tier_files_config: dict, config: dict, overrides: dict) -> str:
+    """tier_label of a run: its tier files' merged config, its final config, its `--config`."""
+    tier, final = validated_copy(tier_files_config), validated_copy(config)
+    return tier_label(final["tier"], changed_keys(tier, final, dict(overrides)))

@@ -1,11 +1,29 @@
 # Helpers every study uses: the tier, validated study sections, code versions (command_code),
 # job settings and the registry of final targets. Nothing here names a study.
-from rnnmem.core.codehash import (
-    command_code,
-)  # a rule's code version: see its docstring
-from rnnmem.core.settings import settings_json, validate
+from pathlib import Path
 
-TIER = config["tier"]
+from snakemake.common.configfile import load_configfile
+from snakemake.utils import update_config
+
+# command_code(command): a rule's code version (see rnnmem/core/codehash.py)
+from rnnmem.core.codehash import command_code
+from rnnmem.core.settings import run_label, settings_json, validate
+
+
+def tier_files_config():
+    """The config of the tier files alone (--configfile, else the default tier)."""
+    files = workflow.config_settings.configfiles or [
+        Path(workflow.basedir) / "config/config.yaml"
+    ]
+    merged = {}
+    for path in files:
+        update_config(merged, load_configfile(path))
+    return merged
+
+
+# The tier's name, and which keys --config changed ("default+config:long_memory.training.lr"):
+# every table, figure and claims file carries it.
+TIER = run_label(tier_files_config(), config, workflow.config_settings.config)
 
 # Filled by register_study(); `rule all` asks for ALL_TARGETS, claims_summary reads CLAIMS.
 ALL_TARGETS = []
