@@ -6,13 +6,15 @@ claims.csv (machine-readable) and claims.md (readable), both stating the tier.
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from rnnmem.core.io import write_csv, write_text
+from rnnmem.core.io import read_csv, write_csv, write_text
+from rnnmem.core.provenance import jobs_behind, provenance, read_record
 
 HOLDS, PARTLY, FAILS, INCONCLUSIVE = "holds", "partly", "fails", "inconclusive"
 VERDICTS = (HOLDS, PARTLY, FAILS, INCONCLUSIVE)
@@ -51,6 +53,22 @@ def num(value, digits: int = 4):
     if np.isinf(value):
         return "never"
     return round(value, digits)
+
+
+def sig(value, digits: int = 4):
+    """A number for the claims table to `digits` significant digits (where `num` rounds to
+    decimals, which would flatten errors of order 1e-3), NaN and inf -> None."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(f"{float(value):.{digits}g}")
+
+
+def count_verdict(agree: int, tested: int) -> str:
+    """A claim tested on several units: holds if every tested unit agrees, fails if none
+    does, partly if some do; inconclusive if no unit was testable."""
+    if tested == 0:
+        return INCONCLUSIVE
+    return HOLDS if agree == tested else FAILS if agree == 0 else PARTLY
 
 
 def capped(items: list, limit: int = 25) -> list:
@@ -136,11 +154,9 @@ def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, 
 
 
 def summary_main(argv) -> int:
-    """`rnnmem claims-summary`: every study's claims in one table and one page."""
-    import argparse
+    """`rnnmem claims-summary`: every study's claims in one table and one page.
 
-    from rnnmem.core.io import read_csv
-
+    The table's sidecar holds each study's claims record and the jobs behind all of them."""
     parser = argparse.ArgumentParser(prog="rnnmem claims-summary")
     parser.add_argument("--claims", nargs="+", required=True, help="claims.csv of each study")
     parser.add_argument("--studies", nargs="+", required=True, help="study name of each file")
@@ -150,13 +166,15 @@ def summary_main(argv) -> int:
     args = parser.parse_args(argv)
     if len(args.claims) != len(args.studies):
         parser.error("--claims and --studies must have the same length")
-    frames = []
+    frames, studies = [], {}
     for study, path in zip(args.studies, args.claims, strict=True):
         frame = read_csv(path)
         frame.insert(0, "study", study)
         frames.append(frame)
+        studies[study] = read_record(path)
+    record = provenance(tier=args.tier, studies=studies, jobs=jobs_behind(args.claims))
     table = pd.concat(frames, ignore_index=True)
-    write_csv(args.csv, table)
+    write_csv(args.csv, table, provenance=record)
     lines = [
         f"# Claims of every study (tier: {args.tier})",
         "",

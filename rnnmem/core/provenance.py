@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import rnnmem
+from rnnmem.core.io import load_arrays
 
 
 def git_commit() -> str | None:
@@ -65,12 +67,8 @@ def read_record(path) -> dict:
 
     Raises FileNotFoundError naming the file when it has no record.
     """
-    import json
-
     path = Path(path)
     if path.suffix == ".npz":
-        from rnnmem.core.io import load_arrays
-
         _, meta = load_arrays(path)
         if "provenance" in meta:
             return meta["provenance"]
@@ -88,8 +86,6 @@ def _job_settings(record: dict) -> list[dict]:
 
 def jobs_behind(paths) -> list[dict]:
     """The distinct job settings behind `paths` (sorted, each once)."""
-    import json
-
     unique = {}
     for path in paths:
         for settings in _job_settings(read_record(path)):

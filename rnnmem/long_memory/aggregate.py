@@ -13,72 +13,45 @@ arrays test_pred, test_true, train_loss, val_loss, param_*; meta with the metric
   RMSE, MAE, MAPE ("Table 2" = mean +- sd, "Table 3" = min); DJI shown x100 in Markdown only.
 * t-tests (spec 6.5): `rnnmem.long_memory.stats`.
 * `best_seed_predictions`: the test segment of the best seed (lowest test RMSE) of each model.
+* `main`: every table with a provenance sidecar whose `jobs` are the settings of the jobs
+  whose seed files it summarises (read from the files themselves).
 
 Statistics use the seeds whose metric is finite; seeds flagged diverged are counted.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rnnmem.core.io import load_arrays
+from rnnmem.core.io import load_arrays, write_csv, write_json, write_text
+from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path
+from rnnmem.long_memory.stats import ttests
+from rnnmem.long_memory.study import (
+    EXP2_MODELS,
+    GENERATED_DATASET,
+    GROUP_KEYS,
+    JOB_KEYS,
+    LONG_MEMORY_DATASETS,
+    MAIN_H,
+    MAIN_K,
+    METRICS,
+    MODEL_LABEL,
+    RUN_COLUMNS,
+    SWEEP_K,
+    SWEEP_MODELS,
+    finite,
+    sort_table,
+)
 
-MODEL_ORDER = ("rnn", "rnn2", "rwa", "mist", "mrnnf", "mrnn", "lstm", "mlstmf", "mlstm")
-MODEL_LABEL = {
-    "rnn": "RNN",
-    "rnn2": "RNN2",
-    "rwa": "RWA",
-    "mist": "MIST",
-    "mrnnf": "MRNNF",
-    "mrnn": "MRNN",
-    "lstm": "LSTM",
-    "mlstmf": "MLSTMF",
-    "mlstm": "MLSTM",
-}
-DATASET_ORDER = ("arfima", "DJI", "traffic", "tree7", "rnn_generated")
-LONG_MEMORY_DATASETS = ("arfima", "DJI", "traffic", "tree7")  # Experiments 1 and 3
-GENERATED_DATASET = "rnn_generated"  # Experiment 2
-SWEEP_MODELS = ("mrnnf", "mrnn", "mlstmf", "mlstm")  # Experiment 3
-SWEEP_K = (25, 50, 75, 100)
-MAIN_K, MAIN_H = 100, 1
-BASELINES = ("rnn", "lstm", "rnn2", "rwa", "mist")
-VANILLA_PAIRS = (("mrnnf", "rnn"), ("mrnn", "rnn"), ("mlstmf", "lstm"), ("mlstm", "lstm"))
 SCALED_X100 = ("DJI",)  # the paper's table shows DJI errors x100 (spec 6.4)
-METRICS = ("rmse", "mae", "mape")
-JOB_KEYS = ["dataset", "split", "model", "K", "H"]
-GROUP_KEYS = ["experiment"] + JOB_KEYS
-RUN_COLUMNS = GROUP_KEYS + ["seed", *METRICS, "best_epoch", "stop_epoch", "epochs_run"]
-RUN_COLUMNS += ["diverged", "snapshot_rule"]
 REQUIRED_META = ("dataset", "split", "model", "K", "H", "seed", *METRICS, "best_epoch")
 REQUIRED_META += ("stop_epoch", "epochs_run", "diverged", "snapshot_rule", "tier")
-
-
-def rank(order, value) -> tuple:
-    """Sort key: known values in the spec's order, unknown ones after them, alphabetically."""
-    return (order.index(value), "") if value in order else (len(order), str(value))
-
-
-ORDERS = {"dataset": DATASET_ORDER, "model": MODEL_ORDER, "split": ("paper", "code")}
-
-
-def _sort_key(column: pd.Series) -> pd.Series:
-    order = ORDERS.get(column.name)
-    if order is None:
-        return column
-    ranks = {v: i for i, v in enumerate(sorted(column.unique(), key=lambda v: rank(order, v)))}
-    return column.map(ranks)
-
-
-def sort_table(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
-    """Rows in the spec's order: experiment, dataset, split, model, K, H, then `extra`."""
-    keys = [k for k in GROUP_KEYS + list(extra) if k in frame.columns]
-    if frame.empty or not keys:
-        return frame.reset_index(drop=True)
-    return frame.sort_values(keys, key=_sort_key, kind="stable").reset_index(drop=True)
 
 
 def experiment_views(meta: dict, k_main: int = MAIN_K, h_main: int = MAIN_H, k_sweep=SWEEP_K):
@@ -89,7 +62,7 @@ def experiment_views(meta: dict, k_main: int = MAIN_K, h_main: int = MAIN_H, k_s
         return views  # larger-H runs are sensitivity runs outside the three experiments
     if dataset in LONG_MEMORY_DATASETS and K == k_main:
         views.append("exp1")
-    if dataset == GENERATED_DATASET and model != "mist" and K == k_main:
+    if dataset == GENERATED_DATASET and model in EXP2_MODELS and K == k_main:
         views.append("exp2")
     if dataset in LONG_MEMORY_DATASETS and model in SWEEP_MODELS and K in k_sweep:
         views.append("exp3")
@@ -107,6 +80,11 @@ def _pairs(files, experiment_of):
             metas[path] = load_arrays(path)[1]
         for experiment in [item[0]] if explicit else experiment_of(metas[path]):
             yield experiment, path, metas[path]
+
+
+def unique_paths(files) -> list[Path]:
+    """The distinct files of paths or (experiment, path) pairs, sorted."""
+    return sorted({Path(f[1] if isinstance(f, (tuple, list)) else f) for f in files})
 
 
 def _check_meta(path, meta: dict) -> None:
@@ -141,11 +119,6 @@ def load_runs(files, experiment_of=experiment_views) -> pd.DataFrame:
     return sort_table(runs, extra=["seed"])
 
 
-def finite(values) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    return values[np.isfinite(values)]
-
-
 # ---------------------------------------------------------------------------------------
 # Learning curves
 # ---------------------------------------------------------------------------------------
@@ -156,7 +129,7 @@ def learning_curves(files) -> pd.DataFrame:
     `files`: paths or (experiment, path) pairs; a file listed in several experiments counts
     once. Non-finite losses (a diverging seed) are left out of the quartiles (n_finite).
     """
-    paths = sorted({Path(f[1] if isinstance(f, (tuple, list)) else f) for f in files})
+    paths = unique_paths(files)
     jobs = {}
     for path in paths:
         arrays, meta = load_arrays(path)
@@ -265,7 +238,7 @@ def best_seed_predictions(runs: pd.DataFrame, files, experiment: str = "exp1") -
     rows = runs[(runs["experiment"] == experiment) & np.isfinite(runs["rmse"])]
     best = rows.sort_values(["rmse", "seed"], kind="stable").groupby(JOB_KEYS, sort=False).head(1)
     wanted = {tuple(r[k] for k in JOB_KEYS + ["seed"]): r["rmse"] for _, r in best.iterrows()}
-    paths = sorted({Path(f[1] if isinstance(f, (tuple, list)) else f) for f in files})
+    paths = unique_paths(files)
     frames = []
     for path in paths:
         arrays, meta = load_arrays(path)
@@ -307,13 +280,6 @@ def view_files(views: dict, runs_dir, seed_base: int) -> list[tuple[str, Path]]:
 
 
 def main(argv=None) -> int:
-    import argparse
-    import json
-
-    from rnnmem.core.io import write_csv, write_json, write_text
-    from rnnmem.core.provenance import provenance
-    from rnnmem.long_memory.stats import ttests
-
     parser = argparse.ArgumentParser(prog="python -m rnnmem aggregate-long-memory")
     parser.add_argument("--views", type=json.loads, required=True, help="{experiment: {job: n}}")
     parser.add_argument("--runs-dir", required=True, help="results/long_memory/runs")
@@ -325,15 +291,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     pairs = view_files(args.views, args.runs_dir, args.seed_base)
     runs = load_runs(pairs)
-    record = provenance(tier=args.tier, views=args.views)
     shown = [(e, p) for e, p in pairs if e in ("exp1", "exp2")]  # curves and test segments
+    # Each table records the settings of exactly the jobs whose seed files it summarises.
+    every = provenance(tier=args.tier, views=args.views, jobs=jobs_behind(unique_paths(pairs)))
+    exp12 = provenance(tier=args.tier, views=args.views, jobs=jobs_behind(unique_paths(shown)))
     summary = summary_table(runs)
-    write_csv(args.runs, runs, provenance=record)
-    write_csv(args.curves, learning_curves(shown), provenance=record)
-    write_csv(args.summary, summary, provenance=record)
-    write_csv(args.ttests, ttests(runs), provenance=record)
+    write_csv(args.runs, runs, provenance=every)
+    write_csv(args.curves, learning_curves(shown), provenance=exp12)
+    write_csv(args.summary, summary, provenance=every)
+    write_csv(args.ttests, ttests(runs), provenance=every)
     predictions = [best_seed_predictions(runs, shown, e) for e in ("exp1", "exp2")]
-    write_csv(args.predictions, pd.concat(predictions, ignore_index=True), provenance=record)
+    write_csv(args.predictions, pd.concat(predictions, ignore_index=True), provenance=exp12)
     titles = {
         "exp1": "Experiment 1: long-memory series (the paper's Tables 2 and 3)",
         "exp2": "Experiment 2: RNN-generated short-memory series",
@@ -343,5 +311,5 @@ def main(argv=None) -> int:
     parts = [f"Tier: **{args.tier}**.", ""]
     parts += [markdown_table(summary, e, titles.get(e, e)) for e in args.views]
     write_text(args.tables, "\n".join(parts))
-    write_json(args.tables + ".provenance.json", record)
+    write_json(sidecar_path(args.tables), every)
     return 0

@@ -15,16 +15,28 @@ Significance: Welch one-sided p (H1: the first model has the lower mean RMSE), s
 
 from __future__ import annotations
 
+import argparse
 import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from rnnmem.core.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, Claim, not_run
-from rnnmem.core.settings import schema_defaults
-from rnnmem.long_memory.aggregate import LONG_MEMORY_DATASETS, MODEL_ORDER, rank
+from rnnmem.core.claims import Claim, count_verdict, not_run, sig, write_claims
+from rnnmem.core.io import read_csv
+from rnnmem.core.provenance import jobs_behind, provenance
+from rnnmem.core.settings import add_settings_argument, schema_defaults
+from rnnmem.long_memory.reviews.claims import evaluate_review_claims
 from rnnmem.long_memory.stats import ttests
+from rnnmem.long_memory.study import (
+    LONG_MEMORY_DATASETS,
+    MODEL_ORDER,
+    PRIMARY_SPLIT,
+    REVIEW_RUN_COLUMNS,
+    RUN_COLUMNS,
+    VANILLA_PAIRS,
+    rank,
+)
 
 # ---------------------------------------------------------------------------------------
 # Thresholds
@@ -39,7 +51,6 @@ NOISE_LEVEL = _SCHEMA["experiment2"]["generator"]["noise_sd"]  # Experiment 2, o
 NOISE_TOLERANCE = _SCHEMA["claims"]["noise_tolerance"]  # "close" = within this fraction
 MIN_K_VALUES = _SCHEMA["claims"]["min_k_values"]  # Experiment 3: K values for a rank correlation
 MIN_CONCORDANT = _SCHEMA["claims"]["min_concordant"]  # Exp. 1 ordering: concordant pairs of 6
-PRIMARY_SPLIT = "paper"
 
 # "MRNN/MRNNF > LSTM > MLSTM/MLSTMF > RNN", best first (spec 8)
 ORDER_GROUPS = (
@@ -48,21 +59,6 @@ ORDER_GROUPS = (
     ("MLSTM/MLSTMF", ("mlstm", "mlstmf")),
     ("RNN", ("rnn",)),
 )
-AUGMENTED = (("mrnnf", "rnn"), ("mrnn", "rnn"), ("mlstmf", "lstm"), ("mlstm", "lstm"))
-
-
-def sig(value, digits: int = 4):
-    """A number for the claims table: `digits` significant digits (not decimals, as
-    rnnmem.core.claims.num rounds: DJI errors are ~0.003), NaN -> None."""
-    if value is None or not np.isfinite(value):
-        return None
-    return float(f"{float(value):.{digits}g}")
-
-
-def count_verdict(agree: int, tested: int) -> str:
-    if tested == 0:
-        return INCONCLUSIVE
-    return HOLDS if agree == tested else FAILS if agree == 0 else PARTLY
 
 
 def view(runs: pd.DataFrame, experiment: str, split: str) -> pd.DataFrame:
@@ -135,7 +131,7 @@ def claim_mrnn_beats_rnn(runs, alpha=ALPHA, min_seeds=MIN_SEEDS, split=PRIMARY_S
         f"Welch one-sided p (H1: lower mean) < {alpha}. Holds if every tested pair improves, "
         "partly if some do, fails if none; inconclusive if no pair is testable."
     )
-    pairs = AUGMENTED[:2]
+    pairs = VANILLA_PAIRS[:2]
     numbers, tested, better, untested = _pair_tests(runs, pairs, alpha, min_seeds, split)
     if tested == 0:
         return not_run(cid, statement, rule, f"Experiment 1 pairs ({'; '.join(untested)})")
@@ -153,7 +149,7 @@ def claim_mlstm_not_better(runs, alpha=ALPHA, min_seeds=MIN_SEEDS, split=PRIMARY
         f"LSTM's and Welch one-sided p < {alpha}. Holds if no tested pair is clearly better, "
         "fails if every one is, partly otherwise; inconclusive if no pair is testable."
     )
-    pairs = AUGMENTED[2:]
+    pairs = VANILLA_PAIRS[2:]
     numbers, tested, better, untested = _pair_tests(runs, pairs, alpha, min_seeds, split)
     if tested == 0:
         return not_run(cid, statement, rule, f"Experiment 1 pairs ({'; '.join(untested)})")
@@ -251,7 +247,7 @@ def claim_augmented_spread(runs, min_seeds=MIN_SEEDS, split=PRIMARY_SPLIT) -> Cl
     if stats.empty:
         return not_run(cid, statement, rule, "Experiment 2")
     numbers, tested, larger, untested = {}, 0, 0, []
-    for model, vanilla in AUGMENTED:
+    for model, vanilla in VANILLA_PAIRS:
         if model not in stats.index or vanilla not in stats.index:
             untested.append(f"{model} vs {vanilla}")
             continue
@@ -352,17 +348,8 @@ def evaluate_claims(
 def main(argv=None) -> int:
     """`python -m rnnmem claims-long-memory`: claims.csv and claims.md of the study (the
     time-series claims from --runs, the review claims from --reviews-runs; either may be
-    absent when that part was not run: its claims are then inconclusive)."""
-    import argparse
-
-    from rnnmem.core.claims import write_claims
-    from rnnmem.core.io import read_csv
-    from rnnmem.core.provenance import provenance
-    from rnnmem.core.settings import add_settings_argument
-    from rnnmem.long_memory.aggregate import RUN_COLUMNS
-    from rnnmem.long_memory.reviews import aggregate as reviews_aggregate
-    from rnnmem.long_memory.reviews.claims import evaluate_review_claims
-
+    absent when that part was not run: its claims are then inconclusive). The claims
+    record holds the settings and the jobs behind the runs tables it read."""
     parser = argparse.ArgumentParser(prog="python -m rnnmem claims-long-memory")
     parser.add_argument("--runs", help="runs.csv of the time-series aggregation")
     parser.add_argument("--reviews-runs", help="runs.csv of the review aggregation")
@@ -376,7 +363,7 @@ def main(argv=None) -> int:
     reviews = (
         read_csv(args.reviews_runs)
         if args.reviews_runs
-        else pd.DataFrame(columns=reviews_aggregate.RUN_COLUMNS)
+        else pd.DataFrame(columns=REVIEW_RUN_COLUMNS)
     )
     claims = evaluate_claims(
         runs,
@@ -390,6 +377,8 @@ def main(argv=None) -> int:
     claims += evaluate_review_claims(
         reviews, alpha=s["alpha"], min_seeds=s["min_seeds"], chance_margin=s["chance_margin"]
     )
+    tables = [path for path in (args.runs, args.reviews_runs) if path]
+    record = provenance(settings=s, jobs=jobs_behind(tables))
     title = "Claims of the long-memory study (Zhao et al., ICML 2020)"
-    write_claims(claims, args.csv, args.md, title, args.tier, provenance(settings=s))
+    write_claims(claims, args.csv, args.md, title, args.tier, record)
     return 0

@@ -16,6 +16,9 @@ datasets are named in the figure, an empty input gives a figure with a note, nev
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -23,13 +26,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from rnnmem.core.io import read_csv, write_json  # noqa: E402
 from rnnmem.core.plotting import save_figure  # noqa: E402
-from rnnmem.long_memory.aggregate import (  # noqa: E402
+from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path  # noqa: E402
+from rnnmem.long_memory.study import (  # noqa: E402
     DATASET_ORDER,
+    EXP2_MODELS,
     MAIN_H,
     MAIN_K,
     MODEL_LABEL,
     MODEL_ORDER,
+    PRIMARY_SPLIT,
     SWEEP_MODELS,
     finite,
     rank,
@@ -42,7 +49,7 @@ FAMILIES = (
 )
 EXPECTED_MODELS = {
     "exp1": MODEL_ORDER,
-    "exp2": tuple(m for m in MODEL_ORDER if m != "mist"),  # no MIST in the paper's figure
+    "exp2": EXP2_MODELS,
     "exp3": SWEEP_MODELS,
 }
 COLOURS = dict(zip(MODEL_ORDER, plt.get_cmap("tab10").colors, strict=False))
@@ -106,7 +113,7 @@ def rmse_boxplot(
     path,
     tier: str | None,
     experiment: str = "exp1",
-    split: str | None = "paper",
+    split: str | None = PRIMARY_SPLIT,
     K: int | None = MAIN_K,
     H: int | None = MAIN_H,
     reference: float | None = None,
@@ -170,7 +177,7 @@ def learning_curve_figure(
     dataset: str,
     path,
     tier: str | None,
-    split: str | None = "paper",
+    split: str | None = PRIMARY_SPLIT,
     K: int | None = MAIN_K,
     H: int | None = MAIN_H,
     models=MODEL_ORDER,
@@ -214,7 +221,7 @@ def prediction_figure(
     dataset: str,
     path,
     tier: str | None,
-    split: str | None = "paper",
+    split: str | None = PRIMARY_SPLIT,
     K: int | None = MAIN_K,
     H: int | None = MAIN_H,
 ):
@@ -248,7 +255,7 @@ def k_sweep_figure(
     summary: pd.DataFrame,
     path,
     tier: str | None,
-    split: str | None = "paper",
+    split: str | None = PRIMARY_SPLIT,
     H: int | None = MAIN_H,
     models=SWEEP_MODELS,
 ):
@@ -305,11 +312,14 @@ def _pairs(items) -> list[tuple[str, str]]:
     return pairs
 
 
+def figure_record(table, tier: str) -> dict:
+    """The provenance record of a figure drawn from `table`: the jobs of the table's record."""
+    return provenance(tier=tier, tables=[Path(table).name], jobs=jobs_behind([table]))
+
+
 def main(argv=None) -> int:
-    import argparse
-
-    from rnnmem.core.io import read_csv
-
+    """`python -m rnnmem figures-long-memory`: every figure as PNG + PDF, and beside each PNG
+    a provenance sidecar naming the jobs of the table it was drawn from."""
     parser = argparse.ArgumentParser(prog="python -m rnnmem figures-long-memory")
     for name in ("runs", "curves", "summary", "predictions"):
         parser.add_argument(f"--{name}", required=True, help=f"{name}.csv of the aggregation")
@@ -326,16 +336,25 @@ def main(argv=None) -> int:
     runs, curves = read_csv(args.runs), read_csv(args.curves)
     summary, predictions = read_csv(args.summary), read_csv(args.predictions)
     tier, K, H = args.tier, args.K, args.H
+    drawn = []  # (PNG, the table it was drawn from)
     for split, path in _pairs(args.boxplots):
         rmse_boxplot(runs, path, tier, "exp1", split=split, K=K, H=H)
+        drawn.append((path, args.runs))
     if args.exp2_boxplot:
         exp2_boxplot(runs, args.exp2_boxplot, tier, noise_level=args.noise_level, K=K, H=H)
+        drawn.append((args.exp2_boxplot, args.runs))
     for key, path in _pairs(args.learning_curves):
         dataset, split = key.rsplit("-", 1)
         learning_curve_figure(curves, dataset, path, tier, split=split, K=K, H=H)
+        drawn.append((path, args.curves))
     for key, path in _pairs(args.test_segments):
         dataset, split = key.rsplit("-", 1)
         prediction_figure(predictions, dataset, path, tier, split=split, K=K, H=H)
+        drawn.append((path, args.predictions))
     if args.k_sweep:
         k_sweep_figure(summary, args.k_sweep, tier, H=H)
+        drawn.append((args.k_sweep, args.summary))
+    records = {table: figure_record(table, tier) for table in {t for _, t in drawn}}
+    for png, table in drawn:
+        write_json(sidecar_path(png), records[table])
     return 0

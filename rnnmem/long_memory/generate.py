@@ -85,7 +85,8 @@ def write_series_csv(path, values) -> str:
 def generate_main(argv: list[str] | None = None) -> int:
     """CLI: generate the series, write <out> and <out>.sha256.json."""
     parser = argparse.ArgumentParser(
-        prog="python -m rnnmem generate-long-memory", description="Experiment 2's RNN-generated series."
+        prog="python -m rnnmem generate-long-memory",
+        description="Experiment 2's RNN-generated series.",
     )
     parser.add_argument("--out", required=True, help="CSV file to write")
     add_settings_argument(parser)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rnnmem.long_memory.aggregate import (
+from rnnmem.long_memory.study import (
     BASELINES,
     GROUP_KEYS,
     MODEL_ORDER,

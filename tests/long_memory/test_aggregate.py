@@ -1,19 +1,23 @@
 """Aggregation of the long-memory per-seed files, on synthetic files written as the contract says.
 
-`write_seed` writes one per-seed .npz (arrays and meta exactly as in the contract) whose
-test error is set by `error`: the predictions are the true values +- error, so the RMSE is
-`error` exactly. The other test files of this folder import it.
+`write_seed` writes one per-seed .npz (arrays and meta exactly as in the contract, with the
+job's provenance record) whose test error is set by `error`: the predictions are the true
+values +- error, so the RMSE is `error` exactly. The other test files of this folder import it.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from rnnmem.core.io import save_arrays
+from rnnmem.core.io import read_csv, save_arrays
+from rnnmem.core.provenance import read_record, sidecar_path
 from rnnmem.long_memory import aggregate as agg
 from rnnmem.long_memory import stats as lm_stats
+from rnnmem.long_memory.study import RUN_COLUMNS
 
 N_TEST = 12
 
@@ -31,8 +35,10 @@ def write_seed(
     tier="test",
     diverged=False,
     snapshot_rule="authors",
+    provenance=True,
 ):
-    """One per-seed result file: RMSE = MAE = error (original units)."""
+    """One per-seed result file: RMSE = MAE = error (original units). Its provenance record's
+    config stands for the job's settings (the same for every seed of a job)."""
     true = 1.0 + 0.5 * np.sin(np.arange(N_TEST, dtype=np.float64))
     sign = np.where(np.arange(N_TEST) % 2 == 0, 1.0, -1.0)
     pred = true + error * sign
@@ -65,6 +71,9 @@ def write_seed(
         "n_test": N_TEST,
         "tier": tier,
     }
+    if provenance:
+        job = {"dataset": dataset, "split": split, "model": model, "K": K, "H": H, "tier": tier}
+        meta["provenance"] = {"rnnmem_version": "test", "config": job}
     path = root / f"{dataset}-{split}" / f"{model}-K{K}-H{H}" / f"seed{seed}.npz"
     save_arrays(path, arrays, meta)
     return path
@@ -104,7 +113,7 @@ def files(tmp_path):
 
 def test_runs_table_is_tidy_with_experiment_views(files):
     runs = agg.load_runs(files)
-    assert list(runs.columns) == agg.RUN_COLUMNS
+    assert list(runs.columns) == RUN_COLUMNS
     counts = runs.groupby(["experiment", "dataset", "model", "K"]).size().to_dict()
     # the K = 100 MRNNF job is in Experiment 1 and in Experiment 3; K = 25 only in Exp. 3
     assert counts[("exp1", "arfima", "mrnnf", 100)] == 3
@@ -245,6 +254,63 @@ def test_best_seed_predictions(files):
 
 def test_empty_inputs_do_not_crash():
     runs = agg.load_runs([])
-    assert runs.empty and list(runs.columns) == agg.RUN_COLUMNS
+    assert runs.empty and list(runs.columns) == RUN_COLUMNS
     assert lm_stats.ttests(runs).empty
     assert "No runs" in agg.markdown_table(agg.summary_table(runs), "exp2")
+
+
+# ---------------------------------------------------------------------------------------
+# The command: tables and their provenance records
+# ---------------------------------------------------------------------------------------
+TABLES = ("runs", "curves", "summary", "ttests", "predictions")
+
+
+def job_settings(paths) -> list[str]:
+    """The distinct settings behind seed files, read from each file, as sorted JSON."""
+    return sorted({json.dumps(read_record(p)["config"], sort_keys=True) for p in paths})
+
+
+def recorded_jobs(table) -> list[str]:
+    return sorted(json.dumps(j, sort_keys=True) for j in read_record(table)["jobs"])
+
+
+def aggregate_main(root, views: dict, out) -> dict:
+    """Run `aggregate-long-memory` on `root`; returns the paths of what it wrote."""
+    paths = {name: out / f"{name}.csv" for name in TABLES}
+    paths["tables"] = out / "tables.md"
+    args = ["--views", json.dumps(views), "--runs-dir", str(root), "--seed-base", "0"]
+    args += ["--tier", "test"] + [f"--{name}={path}" for name, path in paths.items()]
+    assert agg.main(args) == 0
+    return paths
+
+
+VIEWS = {
+    "exp1": {"arfima-paper/rnn-K100-H1": 3, "arfima-paper/mrnnf-K100-H1": 2},
+    "exp3": {"arfima-paper/mrnnf-K25-H1": 3},
+}
+
+
+def test_each_table_records_exactly_the_jobs_of_its_seed_files(tmp_path, files):
+    out = aggregate_main(tmp_path, VIEWS, tmp_path / "out")
+    pairs = agg.view_files(VIEWS, tmp_path, 0)
+    viewed, exp1 = [p for _, p in pairs], [p for e, p in pairs if e == "exp1"]
+    every, shown = job_settings(viewed), job_settings(exp1)
+    assert len(every) == 3 and len(shown) == 2  # the K = 25 job is in Experiment 3 only
+    for name in ("runs", "summary", "ttests", "tables"):
+        assert recorded_jobs(out[name]) == every, name
+    for name in ("curves", "predictions"):  # drawn from Experiments 1 and 2 only
+        assert recorded_jobs(out[name]) == shown, name
+    record = read_record(out["runs"])
+    assert record["tier"] == "test" and record["views"] == VIEWS
+    assert sidecar_path(out["tables"]).is_file()
+    assert len(read_csv(out["runs"])) == 3 + 2 + 3
+    # the DJI and rnn_generated seed files exist but no view reads them
+    assert not any(j["dataset"] != "arfima" for j in read_record(out["runs"])["jobs"])
+
+
+def test_a_seed_file_without_a_record_is_named(tmp_path):
+    write_seed(tmp_path, "arfima", "rnn", 0, 0.5)
+    bare = write_seed(tmp_path, "arfima", "rnn", 1, 0.5, provenance=False)
+    views = {"exp1": {"arfima-paper/rnn-K100-H1": 2}}
+    with pytest.raises(FileNotFoundError, match=f"{bare}: no provenance record"):
+        aggregate_main(tmp_path, views, tmp_path / "out")

@@ -15,9 +15,14 @@ import pytest
 from scipy import stats
 
 from rnnmem.core.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, write_claims
+from rnnmem.core.provenance import read_record
+from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory import aggregate as agg
 from rnnmem.long_memory import claims as lm
-from tests.long_memory.test_aggregate import write_seed
+from rnnmem.long_memory.study import RUN_COLUMNS
+from tests.long_memory.reviews.test_aggregate import aggregate_main as reviews_aggregate_main
+from tests.long_memory.reviews.test_aggregate import make_runs
+from tests.long_memory.test_aggregate import aggregate_main, write_grid, write_seed
 
 BASE = np.array([-1.5, -0.5, 0.0, 0.5, 1.5])
 
@@ -46,7 +51,7 @@ def runs_table(cells, seeds=5, split="paper"):
                     "snapshot_rule": "authors",
                 }
             )
-    return pd.DataFrame(rows, columns=agg.RUN_COLUMNS)
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
 def exp1(means: dict, datasets=("arfima", "DJI"), spread=0.05, **kw):
@@ -280,3 +285,38 @@ def test_primary_split_only_and_empty_runs():
     pair = lm.claim_mrnn_beats_rnn(broken).numbers["traffic: mrnn vs rnn"]
     assert pair["n"] == 4 and pair["mean"] == pytest.approx(1.0 + 0.05 * BASE[1:].mean(), rel=1e-3)
     assert {c.verdict for c in lm.evaluate_claims(agg.load_runs([]))} == {INCONCLUSIVE}
+
+
+# ---------------------------------------------------------------------------------------
+# The command: claims.csv and its record
+# ---------------------------------------------------------------------------------------
+SETTINGS = schema_defaults("long_memory")["claims"] | {"noise_level": 1.0}
+
+
+def settings_key(job: dict) -> str:
+    return json.dumps(job, sort_keys=True)
+
+
+def claims_main(tmp_path, **tables) -> dict:
+    """Run `claims-long-memory` on the given runs tables; returns the claims record."""
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in tables.items()]
+    args += ["--csv", str(tmp_path / "claims.csv"), "--md", str(tmp_path / "claims.md")]
+    assert lm.main(args + ["--tier", "test", "--settings", json.dumps(SETTINGS)]) == 0
+    return read_record(tmp_path / "claims.csv")
+
+
+def test_claims_record_holds_the_settings_and_the_jobs_behind_its_inputs(tmp_path):
+    write_grid(tmp_path / "runs", {("arfima", m, 100): 1.0 for m in ("rnn", "mrnn")})
+    views = {"exp1": {f"arfima-paper/{m}-K100-H1": 3 for m in ("rnn", "mrnn")}}
+    runs = aggregate_main(tmp_path / "runs", views, tmp_path / "tables")["runs"]
+    review_files = make_runs(tmp_path, {("authors", "rnn"): [0.3, 0.4]})
+    reviews = reviews_aggregate_main(tmp_path, review_files)["runs"]
+    record = claims_main(tmp_path, runs=runs, reviews_runs=reviews)
+    assert record["settings"] == SETTINGS
+    behind = read_record(runs)["jobs"] + read_record(reviews)["jobs"]
+    assert len(behind) == 3  # two time-series jobs and one review job
+    assert sorted(map(settings_key, record["jobs"])) == sorted(map(settings_key, behind))
+    # without the review runs the record names the time-series jobs only
+    alone = claims_main(tmp_path, runs=runs)
+    assert alone["jobs"] == read_record(runs)["jobs"]
+    assert len(pd.read_csv(tmp_path / "claims.csv")) == 10

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from rnnmem.core.provenance import read_record, sidecar_path
 from rnnmem.long_memory import aggregate as agg
 from rnnmem.long_memory import figures
-from tests.long_memory.test_aggregate import write_grid, write_seed
+from tests.long_memory.test_aggregate import aggregate_main, write_grid, write_seed
 
 # Two datasets, some models (no rwa, no mist), a K sweep on arfima, Experiment 2 data.
 GRID = {
@@ -106,3 +107,38 @@ def test_one_seed_and_empty_inputs(tmp_path, titles):
         written = call(tmp_path / f"{name}.png")
         assert all(p.exists() for p in written)
         assert "No " in titles[-1]
+
+
+def test_main_writes_a_record_beside_every_png_naming_its_tables_jobs(tmp_path):
+    root = tmp_path / "runs"
+    write_grid(root, GRID, seeds=(0, 1))
+    views = {
+        "exp1": {f"arfima-paper/{m}-K100-H1": 2 for m in ("rnn", "mrnnf", "lstm")},
+        "exp2": {"rnn_generated-paper/rnn-K100-H1": 2},
+        "exp3": {f"arfima-paper/mrnnf-K{k}-H1": 2 for k in (25, 50, 100)},
+    }
+    tables = aggregate_main(root, views, tmp_path / "tables")
+    out = tmp_path / "figures"
+    drawn_from = {  # figure -> the table it is drawn from
+        out / "box.png": "runs",
+        out / "exp2.png": "runs",
+        out / "curves.png": "curves",
+        out / "segment.png": "predictions",
+        out / "k.png": "summary",
+    }
+    args = [f"--{n}={tables[n]}" for n in ("runs", "curves", "summary", "predictions")]
+    args += ["--tier", "test", "--K", "100", "--H", "1", "--noise-level", "1.0"]
+    args += ["--boxplots", f"paper={out / 'box.png'}", "--exp2-boxplot", str(out / "exp2.png")]
+    args += ["--learning-curves", f"arfima-paper={out / 'curves.png'}"]
+    args += ["--test-segments", f"arfima-paper={out / 'segment.png'}"]
+    args += ["--k-sweep", str(out / "k.png")]
+    assert figures.main(args) == 0
+    for png, table in drawn_from.items():
+        assert png.is_file() and png.with_suffix(".pdf").is_file()
+        record = read_record(png)  # the sidecar <png>.provenance.json
+        assert sidecar_path(png).is_file()
+        assert record["jobs"] == read_record(tables[table])["jobs"], png.name
+        assert record["tables"] == [f"{table}.csv"] and record["tier"] == "test"
+    # curves and test segments come from Experiments 1 and 2 only: 4 jobs, not 6
+    assert len(read_record(out / "curves.png")["jobs"]) == 4
+    assert len(read_record(out / "k.png")["jobs"]) == 6

@@ -7,6 +7,7 @@ rule claims_summary:
         claims=list(CLAIMS.values()),
     output:
         csv="results/claims.csv",
+        csv_provenance="results/claims.csv.provenance.json",
         md=report(
             "results/claims.md",
             caption="../report/claims_summary.rst",

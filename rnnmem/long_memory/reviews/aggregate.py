@@ -4,7 +4,7 @@ One .npz per (layout, model, seed), as written by train-reviews (rnnmem/long_mem
 jobs.py; meta: layout, model, label, K, H, seed, test{accuracy, precision, recall, f1, loss},
 best_epoch, best_val_loss, majority_accuracy, n_params, device, tier). Here:
 
-* `load_review_runs`: one row per seed file (RUN_COLUMNS), in the spec's order;
+* `load_review_runs`: one row per seed file (REVIEW_RUN_COLUMNS), in the spec's order;
 * `summary_table`: per (layout, model), n and, per metric, the mean, the sd (ddof = 0,
   spec A7) and the best over seeds (max; min for the loss) - "Table 5" and "Table 6";
 * `markdown_tables`: Tables 5 and 6 per layout, `authors` (the reference's reshape, spec
@@ -13,19 +13,23 @@ best_epoch, best_val_loss, majority_accuracy, n_params, device, tier). Here:
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pandas as pd
 
-from rnnmem.core.io import load_arrays
-from rnnmem.long_memory.aggregate import rank
-from rnnmem.long_memory.reviews.metrics import METRICS
+from rnnmem.core.io import load_arrays, write_csv, write_json, write_text
+from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path
+from rnnmem.long_memory.study import (
+    REVIEW_KEYS,
+    REVIEW_LAYOUT_ORDER,
+    REVIEW_METRICS,
+    REVIEW_MODEL_ORDER,
+    REVIEW_RUN_COLUMNS,
+    rank,
+)
 
-LAYOUT_ORDER = ("authors", "transpose")
-MODEL_ORDER = ("rnn", "lstm", "mrnnf", "mlstmf")
 LOWER_IS_BETTER = ("loss",)
-KEYS = ["layout", "model", "label", "K", "H"]
-RUN_COLUMNS = KEYS + ["seed", *METRICS, "best_epoch", "best_val_loss", "majority_accuracy"]
-RUN_COLUMNS += ["n_params", "device"]
 REQUIRED_META = ("layout", "model", "label", "K", "H", "seed", "test", "best_epoch")
 REQUIRED_META += ("best_val_loss", "majority_accuracy", "n_params", "device", "tier")
 LAYOUT_TITLE = {
@@ -40,7 +44,7 @@ def sort_runs(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     key = frame.apply(
         lambda r: (
-            (rank(LAYOUT_ORDER, r["layout"]), rank(MODEL_ORDER, r["model"]))
+            (rank(REVIEW_LAYOUT_ORDER, r["layout"]), rank(REVIEW_MODEL_ORDER, r["model"]))
             + tuple(r[k] for k in extra)
         ),
         axis=1,
@@ -49,38 +53,38 @@ def sort_runs(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
 
 
 def load_review_runs(files) -> pd.DataFrame:
-    """Runs table: one row per seed file, columns RUN_COLUMNS. All files from one tier."""
+    """Runs table: one row per seed file, columns REVIEW_RUN_COLUMNS. All files from one tier."""
     rows, tiers = [], set()
     for path in files:
         _, meta = load_arrays(path)
         missing = [k for k in REQUIRED_META if k not in meta]
-        missing += [f"test.{m}" for m in METRICS if m not in meta.get("test", {})]
+        missing += [f"test.{m}" for m in REVIEW_METRICS if m not in meta.get("test", {})]
         if missing:
             raise ValueError(f"{path}: meta lacks {', '.join(missing)}")
         tiers.add(meta["tier"])
-        row = {k: meta[k] for k in RUN_COLUMNS if k in meta and k not in METRICS}
-        rows.append(row | {m: meta["test"][m] for m in METRICS})
+        row = {k: meta[k] for k in REVIEW_RUN_COLUMNS if k in meta and k not in REVIEW_METRICS}
+        rows.append(row | {m: meta["test"][m] for m in REVIEW_METRICS})
     if len(tiers) > 1:
         raise ValueError(f"review run files from several tiers: {sorted(tiers)}")
-    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    runs = pd.DataFrame(rows, columns=REVIEW_RUN_COLUMNS)
     runs = runs.astype({"K": "int64", "H": "int64", "seed": "int64", "best_epoch": "int64"})
-    runs = runs.astype({m: float for m in (*METRICS, "best_val_loss", "majority_accuracy")})
+    runs = runs.astype({m: float for m in (*REVIEW_METRICS, "best_val_loss", "majority_accuracy")})
     duplicated = runs.duplicated(["layout", "model", "K", "H", "seed"])
     if duplicated.any():
-        first = runs[duplicated].iloc[0][KEYS + ["seed"]].to_dict()
+        first = runs[duplicated].iloc[0][REVIEW_KEYS + ["seed"]].to_dict()
         raise ValueError(f"the same seed appears twice: {first}")
     return sort_runs(runs, extra=["seed"])
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (layout, model, K, H): n, majority_accuracy and <metric>_mean / _sd / _best."""
-    columns = KEYS + ["n", "majority_accuracy"]
-    columns += [f"{m}_{s}" for m in METRICS for s in ("mean", "sd", "best")]
+    columns = REVIEW_KEYS + ["n", "majority_accuracy"]
+    columns += [f"{m}_{s}" for m in REVIEW_METRICS for s in ("mean", "sd", "best")]
     rows = []
-    for key, group in runs.groupby(KEYS, sort=False):
-        row = dict(zip(KEYS, key, strict=True)) | {"n": len(group)}
+    for key, group in runs.groupby(REVIEW_KEYS, sort=False):
+        row = dict(zip(REVIEW_KEYS, key, strict=True)) | {"n": len(group)}
         row["majority_accuracy"] = float(group["majority_accuracy"].iloc[0])
-        for m in METRICS:
+        for m in REVIEW_METRICS:
             values = group[m].to_numpy(dtype=np.float64)
             best = values.min() if m in LOWER_IS_BETTER else values.max()
             row |= {f"{m}_mean": values.mean(), f"{m}_sd": values.std(ddof=0), f"{m}_best": best}
@@ -97,9 +101,9 @@ def markdown_tables(summary: pd.DataFrame, tier: str) -> str:
     parts = [f"Tier: **{tier}**.", ""]
     if summary.empty:
         return "\n".join(parts + ["No review-classification runs in this tier.", ""])
-    head = "| model | seeds | " + " | ".join(METRICS) + " |"
-    rule = "|---|---:|" + "---:|" * len(METRICS)
-    layouts = sorted(set(summary["layout"]), key=lambda v: rank(LAYOUT_ORDER, v))
+    head = "| model | seeds | " + " | ".join(REVIEW_METRICS) + " |"
+    rule = "|---|---:|" + "---:|" * len(REVIEW_METRICS)
+    layouts = sorted(set(summary["layout"]), key=lambda v: rank(REVIEW_LAYOUT_ORDER, v))
     for layout in layouts:
         rows = summary[summary["layout"] == layout]
         title = LAYOUT_TITLE.get(layout, f"layout `{layout}`")
@@ -108,26 +112,23 @@ def markdown_tables(summary: pd.DataFrame, tier: str) -> str:
         parts += [f"Majority class (of the training split) on the test split: {_fmt(majority)}."]
         parts += ["", "Table 5: mean +- sd (ddof 0) over seeds", "", head, rule]
         for r in rows.itertuples():
-            cells = [_fmt(getattr(r, f"{m}_mean")) for m in METRICS]
+            cells = [_fmt(getattr(r, f"{m}_mean")) for m in REVIEW_METRICS]
             cells = [
-                f"{c} +- {_fmt(getattr(r, f'{m}_sd'))}" for c, m in zip(cells, METRICS, strict=True)
+                f"{c} +- {_fmt(getattr(r, f'{m}_sd'))}"
+                for c, m in zip(cells, REVIEW_METRICS, strict=True)
             ]
             parts.append(f"| {r.label} | {r.n} | " + " | ".join(cells) + " |")
         parts += ["", "Table 6: best over seeds (max; min for the loss)", "", head, rule]
         for r in rows.itertuples():
-            cells = [_fmt(getattr(r, f"{m}_best")) for m in METRICS]
+            cells = [_fmt(getattr(r, f"{m}_best")) for m in REVIEW_METRICS]
             parts.append(f"| {r.label} | {r.n} | " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts)
 
 
 def main(argv=None) -> int:
-    """`python -m rnnmem aggregate-reviews`: runs.csv, summary.csv and tables.md."""
-    import argparse
-
-    from rnnmem.core.io import write_csv, write_json, write_text
-    from rnnmem.core.provenance import provenance
-
+    """`python -m rnnmem aggregate-reviews`: runs.csv, summary.csv and tables.md, each with a
+    provenance record whose `jobs` are the settings read from the seed files."""
     parser = argparse.ArgumentParser(prog="python -m rnnmem aggregate-reviews")
     parser.add_argument("--files", nargs="*", default=[], help="the per-seed .npz files")
     parser.add_argument("--tier", required=True)
@@ -137,9 +138,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = load_review_runs(args.files)
     summary = summary_table(runs)
-    record = provenance(tier=args.tier, files=len(args.files))
+    record = provenance(tier=args.tier, files=len(args.files), jobs=jobs_behind(args.files))
     write_csv(args.runs, runs, provenance=record)
     write_csv(args.summary, summary, provenance=record)
     write_text(args.tables, markdown_tables(summary, args.tier))
-    write_json(args.tables + ".provenance.json", record)
+    write_json(sidecar_path(args.tables), record)
     return 0

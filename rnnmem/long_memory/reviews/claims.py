@@ -19,13 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rnnmem.core.claims import Claim, not_run
-from rnnmem.long_memory.claims import count_verdict, sig
-from rnnmem.long_memory.reviews.aggregate import MODEL_ORDER
+from rnnmem.core.claims import Claim, count_verdict, not_run, sig
 from rnnmem.long_memory.stats import compare
-
-PRIMARY_LAYOUT = "authors"
-PAIRS = (("mrnnf", "rnn"), ("mlstmf", "lstm"))
+from rnnmem.long_memory.study import REVIEW_MODEL_ORDER, REVIEW_PAIRS, REVIEW_PRIMARY_LAYOUT
 
 
 def _accuracy(runs: pd.DataFrame, layout: str, model: str) -> np.ndarray:
@@ -67,18 +63,21 @@ def claim_memory_beats_baselines(runs, *, alpha: float, min_seeds: int) -> Claim
     cid = "R-memory-beats-baselines"
     statement = "MRNNF50 and MLSTMF50 classify the reviews better than RNN and LSTM (spec 11)."
     rule = (
-        f"Layout {PRIMARY_LAYOUT}, per pair (MRNNF50 vs RNN, MLSTMF50 vs LSTM) with >= "
+        f"Layout {REVIEW_PRIMARY_LAYOUT}, per pair (MRNNF50 vs RNN, MLSTMF50 vs LSTM) with >= "
         f"{min_seeds} seeds each: 'better' = higher mean test accuracy and Welch one-sided p "
         f"(H1: higher mean) < {alpha}. Holds if both tested pairs are better, partly if one, "
         "fails if none; inconclusive if no pair is testable."
     )
     units = {
-        f"{model} vs {baseline}": ((PRIMARY_LAYOUT, model), (PRIMARY_LAYOUT, baseline))
-        for model, baseline in PAIRS
+        f"{model} vs {baseline}": (
+            (REVIEW_PRIMARY_LAYOUT, model),
+            (REVIEW_PRIMARY_LAYOUT, baseline),
+        )
+        for model, baseline in REVIEW_PAIRS
     }
     numbers, tested, better = _welch_units(runs, units, alpha, min_seeds)
     if tested == 0:
-        return not_run(cid, statement, rule, f"{PRIMARY_LAYOUT}-layout review runs")
+        return not_run(cid, statement, rule, f"{REVIEW_PRIMARY_LAYOUT}-layout review runs")
     numbers |= {"pairs_tested": tested, "pairs_better": better}
     return Claim(cid, statement, rule, count_verdict(better, tested), numbers)
 
@@ -90,14 +89,14 @@ def claim_authors_near_chance(runs, *, min_seeds: int, chance_margin: float) -> 
         "accuracies are near the majority class's (spec A10)."
     )
     rule = (
-        f"Layout {PRIMARY_LAYOUT}, per model with >= {min_seeds} seeds: 'near chance' = "
+        f"Layout {REVIEW_PRIMARY_LAYOUT}, per model with >= {min_seeds} seeds: 'near chance' = "
         f"|mean test accuracy - majority-class accuracy| <= {chance_margin}. Holds if every "
         "tested model is, partly if some are, fails if none; inconclusive if none is testable."
     )
-    rows = runs[runs["layout"] == PRIMARY_LAYOUT]
+    rows = runs[runs["layout"] == REVIEW_PRIMARY_LAYOUT]
     numbers, tested, near = {}, 0, 0
-    for model in MODEL_ORDER:
-        accuracy = _accuracy(runs, PRIMARY_LAYOUT, model)
+    for model in REVIEW_MODEL_ORDER:
+        accuracy = _accuracy(runs, REVIEW_PRIMARY_LAYOUT, model)
         if len(accuracy) < min_seeds:
             continue
         majority = float(rows.loc[rows["model"] == model, "majority_accuracy"].iloc[0])
@@ -107,7 +106,7 @@ def claim_authors_near_chance(runs, *, min_seeds: int, chance_margin: float) -> 
         numbers[model] |= {"gap": sig(gap, 3), "near_chance": close, "n": len(accuracy)}
         tested, near = tested + 1, near + close
     if tested == 0:
-        return not_run(cid, statement, rule, f"{PRIMARY_LAYOUT}-layout review runs")
+        return not_run(cid, statement, rule, f"{REVIEW_PRIMARY_LAYOUT}-layout review runs")
     numbers |= {"models_tested": tested, "models_near_chance": near}
     return Claim(cid, statement, rule, count_verdict(near, tested), numbers)
 
@@ -123,7 +122,10 @@ def claim_transpose_better(runs, *, alpha: float, min_seeds: int) -> Claim:
         f"accuracy in transpose and Welch one-sided p (H1: higher mean) < {alpha}. Holds if "
         "every tested model is better, partly if some, fails if none; inconclusive if none."
     )
-    units = {model: (("transpose", model), (PRIMARY_LAYOUT, model)) for model in MODEL_ORDER}
+    units = {
+        model: (("transpose", model), (REVIEW_PRIMARY_LAYOUT, model))
+        for model in REVIEW_MODEL_ORDER
+    }
     numbers, tested, better = _welch_units(runs, units, alpha, min_seeds)
     if tested == 0:
         return not_run(cid, statement, rule, "review runs in both layouts")

@@ -9,6 +9,9 @@ clear that line has learnt nothing a constant guess would not.
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,9 +19,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from rnnmem.core.io import read_csv, write_json  # noqa: E402
 from rnnmem.core.plotting import save_figure  # noqa: E402
-from rnnmem.long_memory.aggregate import rank  # noqa: E402
-from rnnmem.long_memory.reviews.aggregate import LAYOUT_ORDER, MODEL_ORDER  # noqa: E402
+from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path  # noqa: E402
+from rnnmem.long_memory.study import REVIEW_LAYOUT_ORDER, REVIEW_MODEL_ORDER, rank  # noqa: E402
 
 JITTER = 0.28  # half-width of the band a model's dots spread over
 TITLE = "Review classification: test accuracy per seed"
@@ -36,13 +40,13 @@ def accuracy_figure(runs: pd.DataFrame, png_path, tier: str | None = None):
         fig.suptitle(TITLE)
         fig.text(0.5, 0.5, "not run in this tier (long_memory.reviews)", ha="center")
         return save_figure(fig, png_path, tier)
-    layouts = sorted(set(runs["layout"]), key=lambda v: rank(LAYOUT_ORDER, v))
+    layouts = sorted(set(runs["layout"]), key=lambda v: rank(REVIEW_LAYOUT_ORDER, v))
     fig, axes = plt.subplots(
         1, len(layouts), figsize=(3.6 * len(layouts) + 0.6, 3.6), sharey=True, squeeze=False
     )
     for ax, layout in zip(axes[0], layouts, strict=True):
         rows = runs[runs["layout"] == layout]
-        models = sorted(set(rows["model"]), key=lambda v: rank(MODEL_ORDER, v))
+        models = sorted(set(rows["model"]), key=lambda v: rank(REVIEW_MODEL_ORDER, v))
         for x, model in enumerate(models):
             accuracy = rows.loc[rows["model"] == model, "accuracy"].to_numpy(dtype=float)
             ax.scatter(x + _jitter(len(accuracy)), accuracy, s=10, alpha=0.6, color=f"C{x}")
@@ -62,17 +66,17 @@ def accuracy_figure(runs: pd.DataFrame, png_path, tier: str | None = None):
 
 
 def main(argv=None) -> int:
-    """`python -m rnnmem figures-reviews`: test_accuracy.png and .pdf from runs.csv."""
-    import argparse
-    from pathlib import Path
-
-    from rnnmem.core.io import read_csv
-
+    """`python -m rnnmem figures-reviews`: test_accuracy.png and .pdf from runs.csv, and the
+    PNG's provenance sidecar naming the jobs of runs.csv's record."""
     parser = argparse.ArgumentParser(prog="python -m rnnmem figures-reviews")
     parser.add_argument("--runs", required=True, help="runs.csv of aggregate-reviews")
     parser.add_argument("--png", required=True, help="figure to write (and the same .pdf)")
     parser.add_argument("--tier", required=True)
     args = parser.parse_args(argv)
+    record = provenance(
+        tier=args.tier, tables=[Path(args.runs).name], jobs=jobs_behind([args.runs])
+    )
     written = accuracy_figure(read_csv(args.runs), args.png, args.tier)
-    print("\n".join(str(Path(p)) for p in written))
+    write_json(sidecar_path(args.png), record)
+    print("\n".join(str(p) for p in written))
     return 0

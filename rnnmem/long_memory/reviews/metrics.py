@@ -16,8 +16,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-METRICS = ("accuracy", "precision", "recall", "f1", "loss")
-
 
 def predictions(logp: np.ndarray) -> np.ndarray:
     """argmax over the last axis (the first of equal maxima), int64."""
@@ -25,7 +23,8 @@ def predictions(logp: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(y_true: np.ndarray, logp: np.ndarray) -> dict[str, float]:
-    """accuracy, macro precision / recall / F1 and mean cross-entropy of one seed."""
+    """accuracy, macro precision / recall / F1 and mean cross-entropy of one seed (the keys
+    are rnnmem.long_memory.study.REVIEW_METRICS, the columns of the runs table)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     logp = np.asarray(logp, dtype=np.float64)
     if logp.ndim != 2 or logp.shape[0] != y_true.shape[0]:

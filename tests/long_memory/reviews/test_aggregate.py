@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from rnnmem.core.io import read_csv, save_arrays
+from rnnmem.core.provenance import read_record, sidecar_path
 from rnnmem.long_memory.reviews import aggregate, claims, figures
+from rnnmem.long_memory.study import REVIEW_MODEL_ORDER, REVIEW_RUN_COLUMNS
 
 MAJORITY = 0.26
 
@@ -21,6 +25,8 @@ def seed_file(path, layout, model, seed, accuracy, tier="smoke", drop=None):
         "best_epoch": 3, "best_val_loss": 1.5, "majority_accuracy": MAJORITY,
         "n_params": 1, "device": "cpu", "tier": tier,
     }  # fmt: skip
+    # the job's settings (one job per layout and model, all its seeds)
+    meta["provenance"] = {"config": {"layout": layout, "model": model, "K": 50, "tier": tier}}
     if drop:
         del meta[drop]
     save_arrays(path, {"test_pred": np.zeros(50, dtype=np.int64)}, meta)
@@ -47,7 +53,7 @@ def test_tables_order_and_statistics(tmp_path):
         },
     )
     runs = aggregate.load_review_runs(files)
-    assert list(runs.columns) == aggregate.RUN_COLUMNS
+    assert list(runs.columns) == REVIEW_RUN_COLUMNS
     pairs = list(zip(runs["layout"], runs["model"], strict=True))
     assert pairs[:3] == [("authors", "rnn"), ("authors", "rnn"), ("authors", "mrnnf")]
     summary = aggregate.summary_table(runs).set_index(["layout", "model"])
@@ -76,15 +82,32 @@ def test_bad_files_are_named(tmp_path):
         aggregate.load_review_runs([a, c])
 
 
+def aggregate_main(tmp_path, files) -> dict:
+    """Run `aggregate-reviews` on `files`; returns the paths of what it wrote."""
+    out = {k: tmp_path / f"{k}.csv" for k in ("runs", "summary")} | {"tables": tmp_path / "t.md"}
+    args = ["--files", *map(str, files), "--tier", "smoke"]
+    assert aggregate.main(args + [f"--{k}={v}" for k, v in out.items()]) == 0
+    return out
+
+
 def test_main_and_figure(tmp_path):
-    files = make_runs(tmp_path, {("authors", "rnn"): [0.2, 0.3], ("authors", "lstm"): [0.4]})
-    out = {k: str(tmp_path / f"{k}.csv") for k in ("runs", "summary")}
-    args = ["--files", *map(str, files), "--tier", "smoke", "--tables", str(tmp_path / "t.md")]
-    aggregate.main(args + [f"--{k}={v}" for k, v in out.items()])
+    files = make_runs(
+        tmp_path,
+        {("authors", "rnn"): [0.2, 0.3], ("authors", "lstm"): [0.4], ("transpose", "rnn"): [0.5]},
+    )
+    out = aggregate_main(tmp_path, files)
     runs = read_csv(out["runs"])
-    assert len(runs) == 3 and (tmp_path / "runs.csv.provenance.json").exists()
+    assert len(runs) == 4
+    # each table records exactly the settings of its seed files: three jobs, each once
+    expected = sorted({json.dumps(read_record(f)["config"], sort_keys=True) for f in files})
+    assert len(expected) == 3
+    for path in out.values():
+        jobs = read_record(path)["jobs"]
+        assert sorted(json.dumps(j, sort_keys=True) for j in jobs) == expected, path.name
     png = tmp_path / "fig.png"
-    figures.main(["--runs", out["runs"], "--png", str(png), "--tier", "smoke"])
+    figures.main(["--runs", str(out["runs"]), "--png", str(png), "--tier", "smoke"])
+    assert read_record(png)["jobs"] == read_record(out["runs"])["jobs"]  # handed on
+    assert sidecar_path(png).is_file() and read_record(png)["tables"] == ["runs.csv"]
     first = png.read_bytes()
     figures.accuracy_figure(runs, png, "smoke")
     assert png.read_bytes() == first and png.with_suffix(".pdf").exists()  # deterministic
@@ -97,7 +120,7 @@ def claim_runs(authors_gap: float, transpose: bool, n: int = 6) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     rows = []
     for layout in ("authors", "transpose") if transpose else ("authors",):
-        for model in aggregate.MODEL_ORDER:
+        for model in REVIEW_MODEL_ORDER:
             base = MAJORITY + (authors_gap if model.startswith("m") else 0.0)
             base += 0.3 if layout == "transpose" else 0.0
             for seed in range(n):
@@ -118,5 +141,5 @@ def test_claims_verdicts():
     assert far[1].verdict == "partly"  # RNN and LSTM near chance, the memory models not
     few = claims.evaluate_review_claims(claim_runs(0.05, True, n=3), **kw)
     assert {c.verdict for c in few} == {"inconclusive"}
-    empty = pd.DataFrame(columns=aggregate.RUN_COLUMNS)
+    empty = pd.DataFrame(columns=REVIEW_RUN_COLUMNS)
     assert {c.verdict for c in claims.evaluate_review_claims(empty, **kw)} == {"inconclusive"}

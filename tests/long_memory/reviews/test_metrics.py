@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from rnnmem.long_memory.reviews.metrics import classification_metrics, predictions
+from rnnmem.long_memory.study import REVIEW_METRICS
 
 
 def _logp(pred, n_classes=5, margin=2.0):
@@ -63,3 +64,8 @@ def test_argmax_ties_take_the_lowest_class():
 def test_shape_mismatch():
     with pytest.raises(ValueError):
         classification_metrics(np.array([0, 1]), np.zeros((3, 5)))
+
+
+def test_metric_names_are_the_runs_table_columns():
+    y = np.array([0, 1, 1])
+    assert tuple(classification_metrics(y, _logp(y, n_classes=2))) == REVIEW_METRICS
