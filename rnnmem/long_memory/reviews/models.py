@@ -36,7 +36,9 @@ Only steps 0..max(idx) influence the outputs (every layer is causal), so a calle
 x cut to max(idx) + 1 steps. The MLSTMF cell history is the list of the layer's past cells,
 each [S, B, H]; the weighted sum over the last K of them (history_sum) keeps no copy of the
 [S, B, K, H] history of spec 12.3 for the backward pass: on CUDA it stacks it per step and
-rebuilds the stack in the backward pass, on the CPU it runs K fused multiply-adds.
+rebuilds the stack in the backward pass, on the CPU it runs K fused multiply-adds. The MRNNF
+input filter runs one product per seed (_InputFilter), so that no GEMM has the seed axis as
+a matrix dimension: a seed's bits do not depend on the seeds beside it.
 Everything here is deterministic on CUDA too: no scatter or index_put in the graph.
 """
 
@@ -92,14 +94,53 @@ def filter_pi(a: torch.Tensor, K: int) -> torch.Tensor:
     return torch.cumprod((j - 1 - d[:, None, :]) / j, dim=1)
 
 
+def _fresh(t: torch.Tensor) -> torch.Tensor:
+    """A contiguous copy in a new (allocator-aligned) buffer, even where t is contiguous."""
+    return t.clone(memory_format=torch.contiguous_format)
+
+
+class _InputFilter(torch.autograd.Function):
+    """F[s, n, c] = sum_k pi[s, k, c] * lags[c, k, n], one product per seed (n = t*B + b).
+
+    Why one per seed: as a single product over all seeds (einsum), the seed axis is a matrix
+    dimension of the GEMM, and BLAS blocks matrix rows (in fours on an AVX2 CPU with MKL):
+    a seed's sums would be rounded by one kernel or another depending on S and its place in
+    the job. Here every seed runs the same batched product, of shapes free of S, on fresh
+    buffers (BLAS results may depend on alignment), forward and backward, so its bits are its
+    own. lags [p, K, T*B] (the inputs, shared; no gradient), pi [S, K, p] -> [S, T*B, p].
+    """
+
+    @staticmethod
+    def forward(ctx, lags, pi):
+        ctx.save_for_backward(lags)
+        out = lags.new_empty(pi.shape[0], lags.shape[2], pi.shape[2])
+        for s in range(pi.shape[0]):
+            row = _fresh(pi[s].t())[:, None, :]  # [p, 1, K]
+            out[s] = torch.bmm(row, lags)[:, 0].t()
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError("the input filter gives no gradient for the inputs x")
+        (lags,) = ctx.saved_tensors
+        lags_t = lags.transpose(1, 2)  # [p, T*B, K]
+        grad_pi = lags.new_empty(grad.shape[0], lags.shape[1], lags.shape[0])
+        for s in range(grad.shape[0]):
+            g = _fresh(grad[s].t())[:, None, :]  # [p, 1, T*B]
+            grad_pi[s] = torch.bmm(g, lags_t)[:, 0].t()
+        return None, grad_pi
+
+
 def _input_filter(x: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
     """F_t = sum_j pi_j * x_{t+1-j}: x [T, B, p], pi [S, K, p] -> [S, T, B, p]."""
     T, B, p = x.shape
     K = pi.shape[1]
     padded = torch.cat([x.new_zeros(K - 1, B, p), x], dim=0)  # [T+K-1, B, p]
     window = padded.unfold(0, K, 1)  # [T, B, p, K]; window[t, ..., k] = x_{t+k-K+1}
+    lags = window.permute(2, 3, 0, 1).reshape(p, K, T * B)  # one copy, shared by the seeds
     # lag j = K - k, so pi_j pairs with window[..., K - j]: flip pi along the lag axis.
-    return torch.einsum("tbck,skc->stbc", window, pi.flip(1))
+    return _InputFilter.apply(lags, pi.flip(1)).view(-1, T, B, p)
 
 
 def _mrnnf_layer(x, P, K: int) -> torch.Tensor:
