@@ -2,6 +2,7 @@
 and tree hashing. Test modules import the helpers with `from conftest import ...`.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -13,20 +14,58 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
+
+from rnnmem.long_memory.fetch import FetchError, fetch_all  # noqa: E402
 
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SHARED = ROOT.parent / "shared"
-# The long-memory data files, as the pipeline's local mirror (no downloads in tests).
-MIRROR = Path(os.environ.get("RNNMEM_DATA_MIRROR", SHARED / "data" / "long-memory"))
+# The long-memory data files, as the pipeline's local mirror: the shared folder, or where it
+# is missing, a cache that data_mirror() fills once from the pinned URLs (sha256-checked).
+SHARED_DATA = Path(os.environ.get("RNNMEM_DATA_MIRROR", SHARED / "data" / "long-memory"))
+DATA_CACHE = Path(
+    os.environ.get("RNNMEM_DATA_CACHE", Path.home() / ".cache" / "rnnmem" / "long-memory")
+)
+MIRROR = SHARED_DATA if SHARED_DATA.is_dir() else DATA_CACHE
+os.environ["RNNMEM_DATA_MIRROR"] = str(MIRROR)  # the same folder for every test module
+DATA_TIMEOUT_S = 10  # per network read when filling the cache
+
+
+def fill_data_cache(shared: Path, cache: Path, base_url: str | None = None) -> str | None:
+    """None when `shared` is a folder or `cache` holds the pinned files (fetched now from
+    their pinned URLs, or from base_url, when missing); else why not, as a skip reason."""
+    if shared.is_dir():
+        return None
+    try:
+        fetch_all(cache, base_url=base_url, timeout=DATA_TIMEOUT_S)
+    except (FetchError, OSError) as err:
+        return (
+            f"no data mirror at {shared}, and the pinned files could not be fetched "
+            f"into {cache} (offline?): {err}"
+        )
+    return None
+
+
+@functools.cache
+def _missing_data_reason() -> str | None:
+    return fill_data_cache(SHARED_DATA, MIRROR)  # once per session, when a test needs data
+
+
+def data_mirror() -> Path:
+    """MIRROR, holding the five pinned data files; skips the calling test when it cannot."""
+    reason = _missing_data_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return MIRROR
 
 
 def mirror_section() -> dict:
     """The long_memory config keys that point the fetch rules at the local mirror."""
-    return {"source": {"mirror": str(MIRROR)}}
+    return {"source": {"mirror": str(data_mirror())}}
 
 
 def copy_repo(dest: Path) -> Path:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.long_memory.fetch import DataFileError, check_pinned
+
 # (train, validation, test) pairs per dataset key and split variant (spec 4.2 and 9).
 SPLITS: dict[str, dict[str, tuple[int, int, int]]] = {
     "arfima": {"paper": (2000, 1200, 800)},
@@ -44,37 +46,47 @@ def split_for(dataset: str, variant: str = "paper") -> tuple[int, int, int]:
 
 
 def read_series(path: str | Path, column: str = "x") -> np.ndarray:
-    """Column `column` of a CSV file as float64 [N]. CRLF or LF, quoted header allowed."""
+    """Column `column` of a CSV file as float64 [N]. CRLF or LF, quoted header allowed.
+
+    A file of a pinned name (fetch.MANIFEST) must hold the pinned bytes; a bad file is a
+    DataFileError (a ValueError) of one line naming the file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing input file: {path}")
-    # newline="" lets the csv module handle CRLF itself.
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path}: empty file, expected a header with column {column!r}")
-        header = [name.strip() for name in header]
-        if column not in header:
-            raise ValueError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
-        col = header.index(column)
-        values = []
-        for line, row in enumerate(reader, start=2):
-            if not row:
-                continue  # a trailing blank line
-            try:
-                value = float(row[col])
-            except (IndexError, ValueError):
-                cell = row[col] if col < len(row) else "<missing>"
-                raise ValueError(
-                    f"{path}, line {line}: {column}={cell!r} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise ValueError(f"{path}, line {line}: {column}={row[col]!r} is not finite")
-            values.append(value)
+    check_pinned(path)
+    try:
+        # newline="" lets the csv module handle CRLF itself.
+        with open(path, newline="", encoding="utf-8") as fh:
+            values = _column_values(csv.reader(fh), path, column)
+    except (csv.Error, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path}: not a UTF-8 CSV file ({err})") from None
     if not values:
-        raise ValueError(f"{path}: no values in column {column!r}")
+        raise DataFileError(f"{path}: no values in column {column!r}")
     return np.asarray(values, dtype=np.float64)
+
+
+def _column_values(reader, path: Path, column: str) -> list[float]:
+    header = next(reader, None)
+    if header is None:
+        raise DataFileError(f"{path}: empty file, expected a header with column {column!r}")
+    header = [name.strip() for name in header]
+    if column not in header:
+        raise DataFileError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
+    col = header.index(column)
+    values = []
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue  # a trailing blank line
+        try:
+            value = float(row[col])
+        except (IndexError, ValueError):
+            cell = row[col] if col < len(row) else "<missing>"
+            raise DataFileError(f"{path}, line {line}: {column}={cell!r} is not a number") from None
+        if not math.isfinite(value):
+            raise DataFileError(f"{path}, line {line}: {column}={row[col]!r} is not finite")
+        values.append(value)
+    return values
 
 
 @dataclass(frozen=True)

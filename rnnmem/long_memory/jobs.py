@@ -28,6 +28,7 @@ from rnnmem.core.settings import add_settings_argument, from_settings, settings_
 from rnnmem.long_memory.cells import init_params
 from rnnmem.long_memory.data import prepare, read_series, split_for
 from rnnmem.long_memory.evaluate import metrics, predict_test, seed_arrays
+from rnnmem.long_memory.fetch import DataFileError
 from rnnmem.long_memory.kernels import KERNELS
 from rnnmem.long_memory.train import TrainSettings, state_from_arrays, state_to_arrays, train_seeds
 
@@ -149,7 +150,10 @@ def main(argv=None) -> int:
     job = from_settings(JobSettings, args.settings)
     if len(args.out) != len(job.seeds):
         parser.error(f"{len(args.out)} output files for {len(job.seeds)} seeds")
-    records = run_job(job, args.series, args.checkpoint)
+    try:
+        records = run_job(job, args.series, args.checkpoint)
+    except DataFileError as err:  # a bad data file: one line naming it and the fix
+        parser.exit(1, f"{parser.prog}: {err}\n")
     record = provenance(config=asdict(job))
     for path, (arrays, meta) in zip(args.out, records, strict=True):
         save_arrays(path, arrays, {**meta, "provenance": record})

@@ -5,21 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_mirror
 
 from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.data import SPLITS, prepare, read_series, split_for, window_matrix
+from rnnmem.long_memory.fetch import MANIFEST, DataFileError
 from rnnmem.long_memory.generate import (
     generate_main,
     generate_rnn_series,
     rnn_process,
     write_series_csv,
 )
+from rnnmem.long_memory.jobs import main as train_main
 
 # The generator's settings come from the workflow schema, their one source.
 DEFAULTS = schema_defaults("long_memory")["experiment2"]["generator"]
@@ -42,20 +44,9 @@ STATS = {
 }
 
 
-def data_dir() -> Path:
-    env = os.environ.get("RNNMEM_DATA_MIRROR")
-    return (
-        Path(env)
-        if env
-        else Path(__file__).resolve().parents[3] / "shared" / "data" / "long-memory"
-    )
-
-
 @pytest.fixture(scope="module")
 def series():
-    folder = data_dir()
-    if not all((folder / f).exists() for f in FILES.values()):
-        pytest.skip(f"no shared long-memory data at {folder}")
+    folder = data_mirror()
     return {key: read_series(folder / name) for key, name in FILES.items()}
 
 
@@ -67,7 +58,7 @@ def test_row_counts_and_column_x(series, key):
     x = series[key]
     assert x.dtype == np.float64 and x.shape == (ROWS[key],)
     # An independent parser agrees value for value (traffic: column x, not day or temp).
-    expected = pd.read_csv(data_dir() / FILES[key])["x"].to_numpy(dtype=np.float64)
+    expected = pd.read_csv(data_mirror() / FILES[key])["x"].to_numpy(dtype=np.float64)
     np.testing.assert_array_equal(x, expected)
 
 
@@ -166,6 +157,30 @@ def test_read_series_bad_files(tmp_path, content, pattern):
     with pytest.raises(ValueError, match=pattern) as info:
         read_series(path)
     assert str(path) in str(info.value)
+
+
+def test_pinned_name_with_other_bytes_fails_naming_file_and_fix(tmp_path, capsys):
+    # A series file under a pinned name, changed after its fetch: one line, the file, the fix.
+    path = tmp_path / "traffic.csv"
+    path.write_bytes(b"x\r\n1\r\n2\r\n")
+    with pytest.raises(DataFileError) as info:
+        read_series(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and str(path) in message
+    assert MANIFEST["traffic.csv"].sha256 in message and "delete it and rerun" in message
+    # The job command says the same in one line, without a traceback.
+    settings = {
+        **schema_defaults("long_memory")["training"],
+        **dict(dataset="traffic", split="paper", model="rnn", K=5, H=1, seeds=[0]),
+        **dict(dtype="float64", tier="smoke"),
+    }
+    argv = ["--settings", json.dumps(settings), "--series", str(path)]
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*argv, "--out", str(tmp_path / "seed0.npz")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(message)
+    assert not (tmp_path / "seed0.npz").exists()
 
 
 def test_read_series_missing_file(tmp_path):

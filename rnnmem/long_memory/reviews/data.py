@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnmem.core.io import write_text
+from rnnmem.long_memory.fetch import DataFileError, check_pinned
 
 LAYOUTS = ("authors", "transpose")
 SPLIT_NAMES = ("train", "val", "test")
@@ -91,12 +92,29 @@ class Reviews:
 
 
 def load_reviews(path: str | Path) -> Reviews:
-    """Read reviews.json and apply the filter, cleaning, tokens and labels of spec 11.1."""
+    """Read reviews.json and apply the filter, cleaning, tokens and labels of spec 11.1.
+
+    A file named reviews.json must hold the pinned bytes (fetch.MANIFEST); a bad file is a
+    DataFileError (a ValueError) of one line naming the file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing input file: {path}")
-    with open(path, encoding="utf-8") as handle:
-        papers = json.load(handle)["paper"]
+    check_pinned(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            papers = json.load(handle)["paper"]
+        return _keep_reviews(papers, path)
+    except DataFileError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # JSONDecodeError: Value
+        what = f"no key {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
+        raise DataFileError(
+            f"{path}: not in the layout of the authors' reviews.json ({what})"
+        ) from None
+
+
+def _keep_reviews(papers: list, path: Path) -> Reviews:
     texts, tokens, labels, paper_of = [], [], [], []
     n_spanish = 0
     for k, paper in enumerate(papers):
@@ -113,7 +131,7 @@ def load_reviews(path: str | Path) -> Reviews:
             paper_of.append(k)
     labels = np.array(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() > 4):
-        raise ValueError(f"{path}: evaluation outside -2..2")
+        raise DataFileError(f"{path}: evaluation outside -2..2")
     return Reviews(
         texts=tuple(texts),
         tokens=tuple(tokens),

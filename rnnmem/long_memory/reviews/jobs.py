@@ -31,6 +31,7 @@ from rnnmem.core.device import configure_torch, device_record, select_device
 from rnnmem.core.io import save_arrays, write_json
 from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import add_settings_argument, from_settings
+from rnnmem.long_memory.fetch import DataFileError
 from rnnmem.long_memory.reviews import data, embed
 from rnnmem.long_memory.reviews.params import MODELS
 from rnnmem.long_memory.reviews.train import ReviewTrainSettings, train_reviews
@@ -65,7 +66,10 @@ def embed_main(argv=None) -> int:
     parser.add_argument("--counts", required=True, help="the data's counts (JSON) to write")
     args = parser.parse_args(argv)
     settings = from_settings(embed.Word2VecSettings, args.settings)
-    reviews = data.load_reviews(args.reviews)
+    try:
+        reviews = data.load_reviews(args.reviews)
+    except DataFileError as err:  # a bad data file: one line naming it and the fix
+        parser.exit(1, f"{parser.prog}: {err}\n")
     data.write_corpus(args.corpus, reviews)
     sidecar = embed.write_embeddings(args.embeddings, args.corpus, settings)
     counts = data_counts(reviews, args.seq_len)
@@ -176,9 +180,12 @@ def train_main(argv=None) -> int:
     if args.device_record:
         configure_torch(job.threads)
         write_json(args.device_record, device_record(select_device(args.gpus), args.gpus))
-    results = run_job(
-        job, args.reviews, args.embeddings, args.gpus, log=lambda m: print(m, file=sys.stderr)
-    )
+    try:
+        results = run_job(
+            job, args.reviews, args.embeddings, args.gpus, log=lambda m: print(m, file=sys.stderr)
+        )
+    except DataFileError as err:  # a bad data file: one line naming it and the fix
+        parser.exit(1, f"{parser.prog}: {err}\n")
     record = provenance(config=asdict(job))
     for path, result in zip(args.out, results, strict=True):
         save_arrays(path, result.arrays, {**result.meta, "provenance": record})

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import collections
+import json
 
 import numpy as np
 import pytest
 from gensim.models.word2vec import Text8Corpus
 
+from rnnmem.core.settings import schema_defaults
+from rnnmem.long_memory.fetch import MANIFEST, DataFileError
 from rnnmem.long_memory.reviews import data
+from rnnmem.long_memory.reviews.jobs import embed_main
 
 
 # ---- cleaning and tokens (no data file needed) -----------------------------------------------
@@ -133,3 +137,44 @@ def test_layouts_on_the_real_split(reviews, sequences):
 def test_bad_layout():
     with pytest.raises(ValueError, match="layout"):
         data.time_major(np.zeros((2, 3, 4)), "reshape")
+
+
+# ---- a bad reviews file: one line naming it ---------------------------------------------------
+def test_truncated_pinned_file_names_file_and_fix(reviews_json, tmp_path, capsys):
+    cut = tmp_path / "reviews.json"
+    cut.write_bytes(reviews_json.read_bytes()[:1000])  # a fetch's file, truncated afterwards
+    with pytest.raises(DataFileError) as info:
+        data.load_reviews(cut)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and str(cut) in message
+    assert MANIFEST["reviews.json"].sha256 in message and "delete it and rerun" in message
+    # The embed-reviews command says it in one line, without a traceback, and writes nothing.
+    w2v = json.dumps(schema_defaults("long_memory")["reviews"]["word2vec"])
+    argv = ["--reviews", str(cut), "--settings", w2v, "--seq-len", "150"]
+    outs = [
+        f"--{k}={tmp_path / f}" for k, f in (("corpus", "c"), ("embeddings", "e"), ("counts", "n"))
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        embed_main([*argv, *outs])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.json"]
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        (b'{"paper": [{"review": [', "JSONDecodeError"),
+        (b'{"papers": []}', "no key 'paper'"),
+        (b'{"paper": [{"review": [{"lan": "es"}]}]}', "no key 'text'"),
+        (b'{"paper": [{"review": [{"lan": "es", "text": "a", "evaluation": 7}]}]}', "-2..2"),
+        (b"\xff\xfe", "UnicodeDecodeError"),
+    ],
+)
+def test_malformed_file_one_line_naming_it(tmp_path, content, pattern):
+    path = tmp_path / "other.json"  # not a pinned name: the layout is what is checked
+    path.write_bytes(content)
+    with pytest.raises(DataFileError, match=pattern) as info:
+        data.load_reviews(path)
+    assert len(str(info.value).splitlines()) == 1 and str(path) in str(info.value)
