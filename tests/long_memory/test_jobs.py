@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED
+from conftest import ROOT, data_mirror
 
 from rnnmem.core.io import load_arrays
 from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.jobs import JobSettings, run_job
 
-SERIES = SHARED / "data" / "long-memory" / "traffic.csv"
 TRAINING = schema_defaults("long_memory")["training"]
 
 
@@ -37,11 +36,14 @@ def job(**changes) -> JobSettings:
     return JobSettings(**{**settings, **changes})
 
 
-pytestmark = pytest.mark.skipif(not SERIES.exists(), reason=f"no data mirror at {SERIES}")
+@pytest.fixture(scope="module")
+def series():
+    """traffic.csv from the test harness's data mirror (skips, saying why, when offline)."""
+    return data_mirror() / "traffic.csv"
 
 
-def test_job_writes_the_contract_for_every_seed():
-    records = run_job(job(), SERIES, log=lambda _: None)
+def test_job_writes_the_contract_for_every_seed(series):
+    records = run_job(job(), series, log=lambda _: None)
     assert [meta["seed"] for _, meta in records] == [0, 1, 2]
     for arrays, meta in records:
         assert meta["n_train"] == 1400 and meta["n_val"] == 200 and meta["n_test"] == 259
@@ -52,19 +54,19 @@ def test_job_writes_the_contract_for_every_seed():
         assert meta["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-12)
         assert {f"param_{n}" for n in ("w_dd", "w_mm", "unused_w_ih")} <= set(arrays)
     # the test targets are the raw series' last 259 values, in original units
-    raw = np.loadtxt(SERIES, delimiter=",", skiprows=1, usecols=1)
+    raw = np.loadtxt(series, delimiter=",", skiprows=1, usecols=1)
     np.testing.assert_array_equal(records[0][0]["test_true"], raw[-259:])
 
 
-def test_a_seed_does_not_depend_on_its_companions():
-    alone = run_job(job(seeds=[1], dtype="float32"), SERIES, log=lambda _: None)[0]
-    among = run_job(job(seeds=[0, 1, 2], dtype="float32"), SERIES, log=lambda _: None)[1]
+def test_a_seed_does_not_depend_on_its_companions(series):
+    alone = run_job(job(seeds=[1], dtype="float32"), series, log=lambda _: None)[0]
+    among = run_job(job(seeds=[0, 1, 2], dtype="float32"), series, log=lambda _: None)[1]
     assert alone[1] == among[1]
     for name in alone[0]:
         np.testing.assert_array_equal(alone[0][name], among[0][name], err_msg=name)
 
 
-def _cli(tmp_path: Path, name: str, settings: JobSettings):
+def _cli(tmp_path: Path, name: str, settings: JobSettings, series: Path):
     out = [str(tmp_path / name / f"seed{s}.npz") for s in settings.seeds]
     cmd = [
         sys.executable,
@@ -72,7 +74,7 @@ def _cli(tmp_path: Path, name: str, settings: JobSettings):
         "rnnmem",
         "train-long-memory",
         "--series",
-        str(SERIES),
+        str(series),
         "--checkpoint",
         str(tmp_path / name / "checkpoint.npz"),
         "--settings",
@@ -83,16 +85,16 @@ def _cli(tmp_path: Path, name: str, settings: JobSettings):
     return cmd, out
 
 
-def test_killed_job_resumes_to_the_same_bytes(tmp_path):
+def test_killed_job_resumes_to_the_same_bytes(tmp_path, series):
     """SIGKILL after the first checkpoint; the rerun resumes and writes identical files."""
     settings = job(
         model="mlstm", K=50, dtype="float32", max_epochs=1500, patience=2000, checkpoint_every=50
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd, straight = _cli(tmp_path, "straight", settings)
+    cmd, straight = _cli(tmp_path, "straight", settings, series)
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)
 
-    cmd, resumed = _cli(tmp_path, "killed", settings)
+    cmd, resumed = _cli(tmp_path, "killed", settings, series)
     checkpoint = tmp_path / "killed" / "checkpoint.npz"
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120

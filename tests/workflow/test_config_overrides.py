@@ -49,3 +49,17 @@ def test_a_bad_override_names_the_full_key_path(work):
     out = snakemake(work, "-n", "--config", 'memorization={"lr": -1}', check=False)
     assert out.returncode != 0
     assert "config key memorization.lr" in out.stdout + out.stderr
+
+
+def test_an_override_that_breaks_a_cross_key_check_is_named(work):
+    # long_memory.reviews.split_sizes must add up to the kept reviews; the check runs while
+    # the workflow is read (rnnmem/long_memory/plan.py), so an override is caught too.
+    out = snakemake(
+        work,
+        "-n",
+        "--config",
+        'long_memory={"reviews": {"split_sizes": [100, 50, 50]}}',
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "config key long_memory.reviews.split_sizes=[100, 50, 50]" in out.stdout + out.stderr

@@ -1,6 +1,6 @@
-# The long-memory study (spec/long-memory.md): fetch and generate data -> train (one job per
+# The long-memory study (docs/architecture.md): fetch and generate data -> train (one job per
 # dataset, split, model, K, H; all seeds at once) -> aggregate -> figures and claims. The
-# review classification (spec 11) has its own rules in long_memory/reviews.smk.
+# review classification has its own rules in long_memory/reviews.smk.
 
 
 include: "long_memory/jobs.smk"
@@ -11,8 +11,8 @@ include: "long_memory/reviews.smk"
 # ------------------------------------------------------------------------------ data
 rule generate_long_memory:
     output:
-        csv=f"{LM_OUT}/data/{LM_GENERATED}.csv",
-        sha=f"{LM_OUT}/data/{LM_GENERATED}.csv.sha256.json",
+        csv=lm_plan.GENERATED_FILE,
+        sha=f"{lm_plan.GENERATED_FILE}.sha256.json",
     log:
         f"{LM_LOG}/generate.log",
     conda:
@@ -26,27 +26,26 @@ rule generate_long_memory:
 
 
 # -------------------------------------------------------------------------- training
-for rule_name, jobs, n_seeds in lm_train_rules():
+# One rule per experiment and seed count (rnnmem/long_memory/plan.py: train_rules); a job
+# shared by several experiments trains in its first experiment's rule.
+for train_rule in LM_TRAIN_RULES:
 
     rule:
         name:
-            rule_name
+            train_rule.name
         input:
-            series=lm_job_series,
+            series=lambda wildcards: LM_JOBS[wildcards.job].series,
         output:
-            [
-                LM_SEED_FILE.format(job="{job}", seed=s)
-                for s in range(LM["seed_base"], LM["seed_base"] + n_seeds)
-            ],
+            train_rule.outputs,
         log:
-            log=f"{LM_LOG}/{rule_name}/{{job}}.log",
+            log=f"{LM_LOG}/{train_rule.name}/{{job}}.log",
         wildcard_constraints:
-            job="|".join(re.escape(j) for j in jobs),
+            job=train_rule.job_pattern,
         conda:
             "../envs/train.yaml"
         threads: 1
         params:
-            settings=lambda wc: settings_json(lm_job_settings(wc.job)),
+            settings=lambda wildcards: settings_json(LM_JOBS[wildcards.job].settings),
             checkpoint=f"{LM_OUT}/checkpoints/{{job}}.npz",
             code=command_code("train-long-memory"),
         shell:
@@ -56,21 +55,14 @@ for rule_name, jobs, n_seeds in lm_train_rules():
 
 
 # ------------------------------------------------------------------ tables, figures, claims
-# The claims read the time-series runs and the review runs, of whichever was run.
-LM_CLAIMS_INPUTS = {
-    **({"runs": f"{LM_OUT}/runs.csv"} if LM_SEEDS else {}),
-    **({"reviews_runs": f"{LM_OUT}/reviews/runs.csv"} if LMR_JOBS else {}),
-}
-
-
 rule aggregate_long_memory:
     input:
-        [f for job in LM_SEEDS for f in lm_seed_files(job)],
+        [f for job in LM_JOBS.values() for f in job.seed_files],
     output:
-        **{name: f"{LM_OUT}/{name}.csv" for name in LM_TABLES},
+        **{name: f"{LM_OUT}/{name}.csv" for name in lm_plan.TABLES},
         **{
             f"{name}_provenance": f"{LM_OUT}/{name}.csv.provenance.json"
-            for name in LM_TABLES
+            for name in lm_plan.TABLES
         },
         tables=report(
             f"{LM_OUT}/tables.md",
@@ -84,8 +76,9 @@ rule aggregate_long_memory:
         "../envs/analysis.yaml"
     params:
         views=json.dumps(LM_VIEWS, sort_keys=True),
-        # .../runs/<dataset>-<split>/<model>-K<K>-H<H>/seed<S>.npz -> .../runs
-        runs_dir=lambda wildcards, input: Path(input[0]).parents[2],
+        # a function of the input, as before: Snakemake keeps such params out of its params
+        # trigger, so a finished run does not replan for it
+        runs_dir=lambda wildcards, input: lm_plan.RUNS_DIR,
         seed_base=LM["seed_base"],
         tier=TIER,
         code=command_code("aggregate-long-memory"),
@@ -104,12 +97,14 @@ rule figures_long_memory:
         summary=f"{LM_OUT}/summary.csv",
         predictions=f"{LM_OUT}/predictions.csv",
     output:
-        png=[lm_figure(v) for kind in LM_FIGURES.values() for v in kind.values()],
-        pdf=[f"{LM_OUT}/{v}.pdf" for kind in LM_FIGURES.values() for v in kind.values()],
+        png=[lm_figure(figure.stem) for figure in LM_FIGURES],
+        pdf=[figure.pdf for figure in LM_FIGURES],
         exp2=lm_figure("exp2_rmse"),
         exp2_pdf=f"{LM_OUT}/exp2_rmse.pdf",
         k_sweep=lm_figure("exp3_k_sweep"),
         k_sweep_pdf=f"{LM_OUT}/exp3_k_sweep.pdf",
+        # the provenance record beside every PNG (docs/architecture.md: provenance.py)
+        provenance=lm_plan.figure_sidecars(LM),
     log:
         f"{LM_LOG}/figures.log",
     conda:
@@ -119,9 +114,9 @@ rule figures_long_memory:
         K=LM["experiment1"]["K"],
         H=LM["H"],
         noise=LM["experiment2"]["generator"]["noise_sd"],
-        boxplots=lm_figure_args("boxplots"),
-        curves=lm_figure_args("curves"),
-        segments=lm_figure_args("segments"),
+        boxplots=lm_plan.figure_args(LM, "boxplots"),
+        curves=lm_plan.figure_args(LM, "curves"),
+        segments=lm_plan.figure_args(LM, "segments"),
         code=command_code("figures-long-memory"),
     shell:
         "python -m rnnmem figures-long-memory --runs {input.runs} --curves {input.curves} "
@@ -149,12 +144,8 @@ rule claims_long_memory:
         "../envs/analysis.yaml"
     params:
         tier=TIER,
-        inputs=" ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in LM_CLAIMS_INPUTS.items()
-        ),
-        settings=settings_json(
-            {**LM["claims"], "noise_level": LM["experiment2"]["generator"]["noise_sd"]}
-        ),
+        inputs=lm_plan.claims_options(LM),
+        settings=settings_json(lm_plan.claims_settings(LM)),
         code=command_code("claims-long-memory"),
     shell:
         "python -m rnnmem claims-long-memory {params.inputs} --csv {output.csv} "
@@ -165,8 +156,8 @@ if study_enabled("long_memory") and LM_CLAIMS_INPUTS:
     register_study(
         "long-memory",
         [
-            *(rules.aggregate_long_memory.output if LM_SEEDS else []),
-            *(rules.figures_long_memory.output if LM_SEEDS else []),
+            *(rules.aggregate_long_memory.output if LM_JOBS else []),
+            *(rules.figures_long_memory.output if LM_JOBS else []),
             *LMR_TARGETS,
             *rules.claims_long_memory.output,
         ],

@@ -1,7 +1,8 @@
 """Fixtures of the review-classification tests: the shared data file and word2vec runs.
 
-The data folder is $RNNMEM_DATA_MIRROR, else shared/data/long-memory beside the checkout;
-tests that need reviews.json skip when it is absent.
+The data folder is the test harness's data mirror (tests/conftest.py `data_mirror`: the
+local mirror, else a sha256-checked cache filled once from the pinned URLs); tests that need
+reviews.json skip, saying why, only when neither can be had.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import data_mirror
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,19 +33,9 @@ embed.write_embeddings(
 """
 
 
-def data_dir() -> Path:
-    env = os.environ.get("RNNMEM_DATA_MIRROR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[4] / "shared" / "data" / "long-memory"
-
-
 @pytest.fixture(scope="session")
 def reviews_json() -> Path:
-    path = data_dir() / "reviews.json"
-    if not path.exists():
-        pytest.skip(f"no reviews.json at {path}")
-    return path
+    return data_mirror() / "reviews.json"
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-# Review classification (spec 11; the paper's Tables 5 and 6): reviews.json (fetched by
+# Review classification (the paper's Tables 5 and 6): reviews.json (fetched by
 # fetch_long_memory_reviews) -> corpus and word2vec embeddings -> one training job per
 # (layout, model), all its seeds at once (GPU-tagged) -> per-seed tables, Tables 5 and 6,
 # the accuracy figure; its claims join the study's claims (claims_long_memory).
@@ -31,10 +31,7 @@ rule train_reviews:
         reviews=LMR_REVIEWS,
         embeddings=LMR_EMBEDDINGS,
     output:
-        [
-            LMR_SEED_FILE.format(layout="{layout}", model="{model}", seed=s)
-            for s in LMR_SEEDS
-        ],
+        lm_plan.review_outputs(LM),
     log:
         log=f"{LM_LOG}/reviews/train/{{layout}}-{{model}}.log",
         device=f"{LM_LOG}/reviews/train/{{layout}}-{{model}}.device.json",
@@ -47,7 +44,9 @@ rule train_reviews:
     resources:
         gpu=LMR["gpus"],
     params:
-        settings=lambda wc: settings_json(lmr_job_settings(wc.layout, wc.model)),
+        settings=lambda wildcards: settings_json(
+            lm_plan.review_job_settings(LM, TIER, wildcards.layout, wildcards.model)
+        ),
         code=command_code("train-reviews"),
     shell:
         "python -m rnnmem train-reviews --settings {params.settings:q} "
@@ -57,7 +56,11 @@ rule train_reviews:
 
 rule aggregate_reviews:
     input:
-        [f for layout, model in LMR_JOBS for f in lmr_seed_files(layout, model)],
+        [
+            f
+            for layout, model in LMR_JOBS
+            for f in lm_plan.review_seed_files(LM, layout, model)
+        ],
     output:
         runs=f"{LMR_OUT}/runs.csv",
         runs_provenance=f"{LMR_OUT}/runs.csv.provenance.json",
@@ -94,6 +97,8 @@ rule figures_reviews:
             subcategory="Review classification",
         ),
         pdf=f"{LMR_OUT}/test_accuracy.pdf",
+        # the provenance record beside the PNG (docs/architecture.md: provenance.py)
+        png_provenance=f"{LMR_OUT}/test_accuracy.png.provenance.json",
     log:
         f"{LM_LOG}/reviews/figures.log",
     conda:
