@@ -21,8 +21,10 @@ def tier_files_config():
     return merged
 
 
-# The tier's name, and which keys --config changed ("default+config:long_memory.training.lr"):
-# every table, figure and claims file carries it.
+# Tables, figures and claims carry TIER: the tier's name and which keys --config changed
+# ("default+config:long_memory.training.lr"). Training jobs record only TIER_NAME, so an
+# override reruns the jobs whose settings it changes, not every job that records a tier.
+TIER_NAME = config["tier"]
 TIER = run_label(tier_files_config(), config, workflow.config_settings.config)
 
 # Filled by register_study(); `rule all` asks for ALL_TARGETS, claims_summary reads CLAIMS.

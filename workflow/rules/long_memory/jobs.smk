@@ -21,7 +21,7 @@ lm_series_file = lm_plan.series_file
 
 # Time series: the experiments as views on training jobs, the jobs, the training rules.
 LM_VIEWS = lm_plan.views(LM)
-LM_JOBS = lm_plan.training_jobs(LM, TIER)
+LM_JOBS = lm_plan.training_jobs(LM, TIER_NAME)
 LM_TRAIN_RULES = lm_plan.train_rules(LM)
 LM_FIGURES = lm_plan.figures(LM)
 # The claims read the time-series runs and the review runs, of whichever was run.

@@ -45,7 +45,9 @@ rule train_reviews:
         gpu=LMR["gpus"],
     params:
         settings=lambda wildcards: settings_json(
-            lm_plan.review_job_settings(LM, TIER, wildcards.layout, wildcards.model)
+            lm_plan.review_job_settings(
+                LM, TIER_NAME, wildcards.layout, wildcards.model
+            )
         ),
         code=command_code("train-reviews"),
     shell:
