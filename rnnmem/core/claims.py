@@ -110,9 +110,37 @@ def not_run(claim_id, statement, rule, what) -> Claim:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "-"}[value]
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+        return ", ".join(_fmt(v) for v in value)
+    return " ".join(str(value).split()).replace("|", "/")
+
+
+def readable_numbers(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """A claim's numbers as (quantity, value) rows: nested records become dotted names
+    ("E1.mean_rnn"), lists of records get their position ("cells[2].z"), numbers 4 digits."""
+    rows = []
+    for key, value in numbers.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += readable_numbers(value, f"{name}.")
+        elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+            for i, item in enumerate(value):
+                item = item if isinstance(item, dict) else {"": item}
+                rows += readable_numbers(item, f"{name}[{i}].")
+        else:
+            rows.append((name.rstrip("."), _fmt(value)))
+    return rows
+
+
+def key_numbers(numbers: dict, limit: int = 3) -> str:
+    """The first few of a claim's numbers, for one table cell ("mean = 1.12; sd = 0.2")."""
+    rows = readable_numbers(numbers)
+    text = "; ".join(f"{k} = {v}" for k, v in rows[:limit])
+    return text + (f"; ... (+{len(rows) - limit})" if len(rows) > limit else "")
 
 
 def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, provenance=None):
@@ -122,7 +150,8 @@ def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, 
             "statement": c.statement,
             "rule": c.rule,
             "verdict": c.verdict,
-            "numbers": json.dumps(c.numbers, sort_keys=True, default=str),
+            # the claim's own order (not sorted): its key numbers come first
+            "numbers": json.dumps(c.numbers, default=str),
             "note": c.note,
             "tier": tier,
         }
@@ -146,7 +175,7 @@ def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, 
         lines += [f"*Test:* {c.rule}", ""]
         if c.numbers:
             lines += ["| quantity | value |", "|---|---|"]
-            lines += [f"| {k} | {_fmt(v)} |" for k, v in c.numbers.items()]
+            lines += [f"| {k} | {v} |" for k, v in readable_numbers(c.numbers)]
             lines.append("")
         if c.note:
             lines += [c.note, ""]
@@ -154,10 +183,10 @@ def write_claims(claims: list[Claim], csv_path, md_path, title: str, tier: str, 
 
 
 def summary_main(argv) -> int:
-    """`rnnmem claims-summary`: every study's claims in one table and one page.
+    """`python -m rnnmem claims-summary`: every study's claims in one table and one page.
 
     The table's sidecar holds each study's claims record and the jobs behind all of them."""
-    parser = argparse.ArgumentParser(prog="rnnmem claims-summary")
+    parser = argparse.ArgumentParser(description="every study's claims in one table")
     parser.add_argument("--claims", nargs="+", required=True, help="claims.csv of each study")
     parser.add_argument("--studies", nargs="+", required=True, help="study name of each file")
     parser.add_argument("--csv", required=True)
@@ -178,13 +207,13 @@ def summary_main(argv) -> int:
     lines = [
         f"# Claims of every study (tier: {args.tier})",
         "",
-        "| study | claim | verdict | test |",
-        "|---|---|---|---|",
+        "| study | claim | verdict | key numbers | test |",
+        "|---|---|---|---|---|",
     ]
     for row in table.itertuples():
-        lines.append(
-            f"| {row.study} | {row.claim} | **{row.verdict}** | {' '.join(str(row.rule).split())} |"
-        )
+        numbers = key_numbers(json.loads(row.numbers)) if isinstance(row.numbers, str) else ""
+        rule = " ".join(str(row.rule).split())
+        lines.append(f"| {row.study} | {row.claim} | **{row.verdict}** | {numbers} | {rule} |")
     counts = table.groupby(["study", "verdict"]).size()
     lines += ["", "| study | verdict | claims |", "|---|---|---|"]
     lines += [f"| {s} | {v} | {n} |" for (s, v), n in counts.items()]

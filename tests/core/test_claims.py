@@ -68,3 +68,36 @@ def test_summary_names_a_claims_file_without_a_record(tmp_path):
     args += ["--csv", str(tmp_path / "c.csv"), "--md", str(tmp_path / "c.md")]
     with pytest.raises(FileNotFoundError, match="claims.csv: no provenance record"):
         summary_main(args)
+
+
+def test_claim_numbers_read_as_tables_not_dicts(tmp_path):
+    numbers = {
+        "E1": {"mean": 1.123456, "mean_rnn": 1.163, "welch_t": -2.5},
+        "cells": [{"n": 3, "ok": True}, {"n": 4, "ok": False}],
+        "ks": [25, 50],
+        "missing": None,
+    }
+    claim = Claim("C1", "said", "tested", HOLDS, numbers)
+    write_claims([claim], tmp_path / "c.csv", tmp_path / "c.md", "a study", "test")
+    md = (tmp_path / "c.md").read_text()
+    assert "{" not in md and "{'" not in md
+    for row in (
+        "| E1.mean | 1.123 |",
+        "| E1.welch_t | -2.5 |",
+        "| cells[1].ok | no |",
+        "| ks | 25, 50 |",
+        "| missing | - |",
+    ):
+        assert row in md
+
+
+def test_summary_shows_each_claims_key_numbers(tmp_path):
+    folder = tmp_path / "a"
+    claims = [Claim("C1", "said", "tested", HOLDS, {"mean": 0.5, "sd": 0.1, "n": 3, "z": 1.0})]
+    write_claims(claims, folder / "claims.csv", folder / "claims.md", "a", "test", provenance({}))
+    args = ["--claims", str(folder / "claims.csv"), "--studies", "alpha", "--tier", "test"]
+    summary_main(args + ["--csv", str(tmp_path / "s.csv"), "--md", str(tmp_path / "s.md")])
+    assert (
+        "| alpha | C1 | **holds** | mean = 0.5; sd = 0.1; n = 3; ... (+1) | tested |"
+        in (tmp_path / "s.md").read_text()
+    )
