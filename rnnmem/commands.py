@@ -83,6 +83,9 @@ COMMANDS: dict[str, Command] = {
     ),
     # every study
     "claims-summary": Command("rnnmem.core.claims:summary_main", "every study's claims, one table"),
+    "reproduction-report": Command(
+        "rnnmem.core.reproduction:main", "published beside reproduced, every study, one page"
+    ),
     "config-docs": Command("rnnmem.config_docs:main", "write or check config/README.md"),
     "bench": Command("rnnmem.bench:main", "benchmarks: memorization, long-memory, reviews"),
 }

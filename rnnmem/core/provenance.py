@@ -79,9 +79,13 @@ def read_record(path) -> dict:
 
 
 def _job_settings(record: dict) -> list[dict]:
+    """A record's jobs: its "jobs" list, else its own settings (a job's file), else none."""
     if "jobs" in record:
         return list(record["jobs"])
-    return [record.get("config", record.get("settings", {}))]
+    for key in ("config", "settings"):
+        if key in record:
+            return [record[key]]
+    return []
 
 
 def jobs_behind(paths) -> list[dict]:

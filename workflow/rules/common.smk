@@ -27,9 +27,11 @@ def tier_files_config():
 TIER_NAME = config["tier"]
 TIER = run_label(tier_files_config(), config, workflow.config_settings.config)
 
-# Filled by register_study(); `rule all` asks for ALL_TARGETS, claims_summary reads CLAIMS.
+# Filled by register_study(); `rule all` asks for ALL_TARGETS, claims_summary reads CLAIMS,
+# reproduction_report reads COMPARISONS.
 ALL_TARGETS = []
 CLAIMS = {}
+COMPARISONS = {}
 
 
 def study_config(name):
@@ -45,10 +47,13 @@ def study_enabled(name):
     return config[name]["enabled"]
 
 
-def register_study(label, targets, claims=None):
-    """Add a study's (or variant's) final outputs to `rule all`, and its claims.csv to the
-    summary of every study's claims, when that study is enabled. `label` names it there.
+def register_study(label, targets, claims=None, comparison=None):
+    """Add a study's (or variant's) final outputs to `rule all`, its claims.csv to the summary
+    of every study's claims, and its comparison.csv (published beside reproduced, with the
+    claims) to the reproduction report. `label` names it there.
     """
     ALL_TARGETS.extend(targets)
     if claims is not None:
         CLAIMS[label] = claims
+        if comparison is not None:
+            COMPARISONS[label] = (comparison, claims)

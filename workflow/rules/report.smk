@@ -1,4 +1,5 @@
-# Across studies: every claim of every enabled study in one table and one page.
+# Across studies: every claim of every enabled study in one table and one page, and the
+# reproduction report (every published number beside the reproduced one, with the claims).
 # (The HTML report itself: snakemake --report results/report.html.)
 
 
@@ -28,3 +29,34 @@ rule claims_summary:
 
 if CLAIMS:
     ALL_TARGETS.extend(rules.claims_summary.output)
+
+
+rule reproduction_report:
+    input:
+        [f for pair in COMPARISONS.values() for f in pair],
+        [comparison.replace(".csv", ".md") for comparison, _ in COMPARISONS.values()],
+    output:
+        md=report(
+            "results/reproduction.md",
+            caption="../report/reproduction.rst",
+            category="Reproduction",
+        ),
+        provenance="results/reproduction.md.provenance.json",
+    log:
+        "logs/reproduction_report.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        studies=" ".join(
+            f"--study {label} {comparison} {claims}"
+            for label, (comparison, claims) in COMPARISONS.items()
+        ),
+        tier=TIER,
+        code=command_code("reproduction-report"),
+    shell:
+        "python -m rnnmem reproduction-report {params.studies} --tier {params.tier} "
+        "--out {output.md} > {log} 2>&1"
+
+
+if COMPARISONS:
+    ALL_TARGETS.extend(rules.reproduction_report.output)
