@@ -34,8 +34,8 @@ with `--configfile`:
 | `config/paper.yaml` | paper | the papers' grids, seeds and epochs (GPUs or a cluster) |
 
 A tier file is complete on its own (the default tier is not loaded under it). Keys left
-out take the defaults below, which are the specs' DECISIONs; the schemas are the only
-place a default is written. `--config key=value` overrides apply on top of any tier, for
+out take the defaults below, the choices described in docs/studies/; the schemas are the
+only place a default is written. `--config key=value` overrides apply on top of any tier, for
 example `snakemake -n --config forgetting='{"enabled": false}'`. Every key is checked
 against `workflow/schemas/*.schema.yaml` before any job runs: an unknown key, a wrong
 type or an out-of-range value stops the run with an error that names the key by its full

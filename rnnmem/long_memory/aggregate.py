@@ -1,4 +1,4 @@
-"""Per-seed result files of the long-memory study -> tidy tables (spec 6.4, 6.5, 8-10).
+"""Per-seed result files of the long-memory study -> tidy tables (long-memory.md §6.4, 6.5, 8-10).
 
 One .npz per (dataset, split, model, K, H, seed), as written by the training jobs (contract:
 arrays test_pred, test_true, train_loss, val_loss, param_*; meta with the metrics). Here:
@@ -9,9 +9,9 @@ arrays test_pred, test_true, train_loss, val_loss, param_*; meta with the metric
 * `learning_curves`: per job and epoch, median and quartiles over seeds of the train and
   validation loss; a seed that stopped early drops out of the later epochs (n_seeds says
   how many remain).
-* `summary_table` / `markdown_table`: mean, sd (ddof = 0, spec A7) and min over seeds of
+* `summary_table` / `markdown_table`: mean, sd (ddof = 0, long-memory.md A7) and min over seeds of
   RMSE, MAE, MAPE ("Table 2" = mean +- sd, "Table 3" = min); DJI shown x100 in Markdown only.
-* t-tests (spec 6.5): `rnnmem.long_memory.stats`.
+* t-tests (long-memory.md §6.5): `rnnmem.long_memory.stats`.
 * `best_seed_predictions`: the test segment of the best seed (lowest test RMSE) of each model.
 * `main`: every table with a provenance sidecar whose `jobs` are the settings of the jobs
   whose seed files it summarises (read from the files themselves).
@@ -49,7 +49,7 @@ from rnnmem.long_memory.study import (
     sort_table,
 )
 
-SCALED_X100 = ("DJI",)  # the paper's table shows DJI errors x100 (spec 6.4)
+SCALED_X100 = ("DJI",)  # the paper's table shows DJI errors x100 (long-memory.md §6.4)
 REQUIRED_META = ("dataset", "split", "model", "K", "H", "seed", *METRICS, "best_epoch")
 REQUIRED_META += ("stop_epoch", "epochs_run", "diverged", "snapshot_rule", "tier")
 
@@ -162,7 +162,7 @@ def learning_curves(files) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------
-# Summary tables (spec 6.4)
+# Summary tables (long-memory.md §6.4)
 # ---------------------------------------------------------------------------------------
 SUMMARY_COLUMNS = GROUP_KEYS + ["n", "n_diverged", "n_finite"]
 SUMMARY_COLUMNS += [f"{m}_{s}" for m in METRICS for s in ("mean", "sd", "min")]
@@ -193,7 +193,7 @@ def _g(value: float) -> str:
 
 def markdown_table(summary: pd.DataFrame, experiment: str = "exp1", title: str | None = None):
     """Table 2 (mean +- sd) and Table 3 (min) of one experiment, one section per
-    (dataset, split), rows in the spec's model order (and K, H where they vary)."""
+    (dataset, split), rows in the paper's model order (and K, H where they vary)."""
     rows = summary[summary["experiment"] == experiment]
     lines = [f"# {title or f'Test errors, {experiment}'}", ""]
     lines += [

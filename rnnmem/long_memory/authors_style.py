@@ -1,4 +1,4 @@
-"""The nine models written the way the authors' code runs them (spec section 12.1): the cost
+"""The nine models written the way the authors' code runs them (long-memory.md §12.1): the cost
 baseline of the speed benchmark, not a training engine.
 
 One seed at a time, batch 1, tensors shaped [time, batch = 1, features]. A Python loop over

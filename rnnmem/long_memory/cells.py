@@ -1,11 +1,11 @@
 """Parameters of the nine time-series models: names, shapes, counts and the reference-identical
-initialisation (spec/long-memory.md sections 3 and 7; the equations: reference.py).
+initialisation (long-memory.md §3 and 7; the equations: reference.py).
 
 Symbols:
 
     p   input size (1 in the time-series experiments)
     q   output size (1)
-    H   hidden size (1, spec A1)
+    H   hidden size (1, long-memory.md A1)
     K   filter length (truncation lag, 100 by default)
     S   number of seeds (leading axis of every batched parameter)
 
@@ -227,7 +227,7 @@ def init_params(
     K: int = 100,
     dtype=np.float32,
 ) -> dict[str, np.ndarray]:
-    """Reference-identical initial parameters, name -> [S, *shape] (spec section 7).
+    """Reference-identical initial parameters, name -> [S, *shape] (long-memory.md §7).
 
     For each seed: torch.manual_seed(seed), build the throw-away layers in creation order,
     copy them into the seed's slice. The caller's torch RNG state is restored afterwards.

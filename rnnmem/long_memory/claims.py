@@ -1,5 +1,5 @@
-"""Claim checks of the long-memory study (spec 8-10), as pre-stated rules on the runs table
-(the review claims of spec 11: rnnmem/long_memory/reviews/claims.py).
+"""Claim checks of the long-memory study (long-memory.md §8-10), pre-stated rules on the runs table
+(the review claims of long-memory.md §11: rnnmem/long_memory/reviews/claims.py).
 
 Every check returns a rnnmem.core.claims.Claim (holds / partly / fails / inconclusive) with
 the numbers behind the verdict. Rules are stated on per-seed test RMSE in original units,
@@ -10,7 +10,7 @@ a (dataset, model) pair) that agree with the paper:
     holds   = every tested unit agrees,  fails = none does,  partly = some do,
     inconclusive = no unit is testable (e.g. the experiment was not run).
 
-Significance: Welch one-sided p (H1: the first model has the lower mean RMSE), spec 6.5.
+Significance: Welch one-sided p (H1: the first model has the lower mean RMSE), long-memory.md §6.5.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ NOISE_TOLERANCE = _SCHEMA["claims"]["noise_tolerance"]  # "close" = within this 
 MIN_K_VALUES = _SCHEMA["claims"]["min_k_values"]  # Experiment 3: K values for a rank correlation
 MIN_CONCORDANT = _SCHEMA["claims"]["min_concordant"]  # Exp. 1 ordering: concordant pairs of 6
 
-# "MRNN/MRNNF > LSTM > MLSTM/MLSTMF > RNN", best first (spec 8)
+# "MRNN/MRNNF > LSTM > MLSTM/MLSTMF > RNN", best first (long-memory.md §8)
 ORDER_GROUPS = (
     ("MRNN/MRNNF", ("mrnn", "mrnnf")),
     ("LSTM", ("lstm",)),
@@ -88,7 +88,7 @@ def untested_note(untested: list) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Experiment 1 (spec 8)
+# Experiment 1 (long-memory.md §8)
 # ---------------------------------------------------------------------------------------
 def _pair_tests(runs, pairs, alpha, min_seeds, split):
     """Welch tests of the given (model, baseline) pairs per dataset of Experiment 1.
@@ -124,7 +124,7 @@ def _pair_tests(runs, pairs, alpha, min_seeds, split):
 
 def claim_mrnn_beats_rnn(runs, alpha=ALPHA, min_seeds=MIN_SEEDS, split=PRIMARY_SPLIT) -> Claim:
     cid = "E1-mrnn-beats-rnn"
-    statement = "MRNNF and MRNN improve on the vanilla RNN on every dataset (spec 8)."
+    statement = "MRNNF and MRNN improve on the vanilla RNN on every dataset (long-memory.md §8)."
     rule = (
         f"Experiment 1, split {split}: for each dataset and model in {{MRNNF, MRNN}} with >= "
         f"{min_seeds} finite-RMSE seeds (and RNN too), 'improves' = mean RMSE below RNN's and "
@@ -142,7 +142,7 @@ def claim_mrnn_beats_rnn(runs, alpha=ALPHA, min_seeds=MIN_SEEDS, split=PRIMARY_S
 
 def claim_mlstm_not_better(runs, alpha=ALPHA, min_seeds=MIN_SEEDS, split=PRIMARY_SPLIT) -> Claim:
     cid = "E1-mlstm-not-better"
-    statement = "The MLSTM variants are not clearly better than LSTM (spec 8)."
+    statement = "The MLSTM variants are not clearly better than LSTM (long-memory.md §8)."
     rule = (
         f"Experiment 1, split {split}: for each dataset and model in {{MLSTMF, MLSTM}} with >= "
         f"{min_seeds} finite-RMSE seeds (and LSTM too), 'clearly better' = mean RMSE below "
@@ -163,7 +163,10 @@ def claim_ordering(
     runs, min_seeds=MIN_SEEDS, min_concordant=MIN_CONCORDANT, split=PRIMARY_SPLIT
 ) -> Claim:
     cid = "E1-ordering"
-    statement = "The ordering is roughly MRNN/MRNNF > LSTM > MLSTM/MLSTMF > RNN (spec 8)."
+    statement = (
+        "The ordering is roughly MRNN/MRNNF > LSTM > MLSTM/MLSTMF > RNN "
+        "(docs/studies/long-memory.md §8)."
+    )
     names = [g for g, _ in ORDER_GROUPS]
     rule = (
         f"Experiment 1, split {split}, per dataset: group value = mean over its models of the "
@@ -201,7 +204,7 @@ def claim_ordering(
 
 
 # ---------------------------------------------------------------------------------------
-# Experiment 2 (spec 9)
+# Experiment 2 (long-memory.md §9)
 # ---------------------------------------------------------------------------------------
 def claim_noise_level(
     runs,
@@ -266,7 +269,7 @@ def claim_augmented_spread(runs, min_seeds=MIN_SEEDS, split=PRIMARY_SPLIT) -> Cl
 
 
 # ---------------------------------------------------------------------------------------
-# Experiment 3 (spec 10)
+# Experiment 3 (long-memory.md §10)
 # ---------------------------------------------------------------------------------------
 def _k_trend(runs, cid, statement, models, sign, min_seeds, min_k_values, split) -> Claim:
     """Spearman rho of mean RMSE against K per (dataset, model); agree if sign(rho) = sign."""
@@ -308,7 +311,10 @@ def _k_trend(runs, cid, statement, models, sign, min_seeds, min_k_values, split)
 
 
 def claim_mrnn_larger_k(runs, min_seeds=MIN_SEEDS, min_k_values=MIN_K_VALUES, split=PRIMARY_SPLIT):
-    statement = "For MRNN(F), a larger K is better; the authors recommend K = 100 (spec 10)."
+    statement = (
+        "For MRNN(F), a larger K is better; the authors recommend K = 100 "
+        "(docs/studies/long-memory.md §10)."
+    )
     args = (("mrnnf", "mrnn"), -1, min_seeds, min_k_values, split)
     return _k_trend(runs, "E3-mrnn-larger-K", statement, *args)
 
@@ -316,7 +322,10 @@ def claim_mrnn_larger_k(runs, min_seeds=MIN_SEEDS, min_k_values=MIN_K_VALUES, sp
 def claim_mlstm_smaller_k(
     runs, min_seeds=MIN_SEEDS, min_k_values=MIN_K_VALUES, split=PRIMARY_SPLIT
 ):
-    statement = "For MLSTM(F), a smaller K is better; the authors recommend K = 25 (spec 10)."
+    statement = (
+        "For MLSTM(F), a smaller K is better; the authors recommend K = 25 "
+        "(docs/studies/long-memory.md §10)."
+    )
     args = (("mlstmf", "mlstm"), 1, min_seeds, min_k_values, split)
     return _k_trend(runs, "E3-mlstm-smaller-K", statement, *args)
 
@@ -331,7 +340,7 @@ def evaluate_claims(
     min_concordant: int = MIN_CONCORDANT,
     split: str = PRIMARY_SPLIT,
 ) -> list[Claim]:
-    """The claims of spec 8-10 in order, on the runs table of aggregate.load_runs."""
+    """The claims of long-memory.md §8-10 in order, on the runs table of aggregate.load_runs."""
     if min_seeds < 2:
         raise ValueError("min_seeds must be at least 2 (a t-test needs two seeds per model)")
     return [

@@ -1,13 +1,13 @@
-"""Reading and preprocessing the long-memory series (spec/long-memory.md section 4.2).
+"""Reading and preprocessing the long-memory series (long-memory.md §4.2).
 
 Pure functions, no file output. For a series x of N values:
 
-    s_t = (x_t - lo) / (hi - lo),  lo = min x, hi = max x    (fitted on the WHOLE series, spec A3)
+    s_t = (x_t - lo) / (hi - lo),  lo = min x, hi = max x   (whole series: long-memory.md A3)
     inputs  x_pairs[t] = s_t,      targets y_pairs[t] = s_{t+1},   t = 0..N-2     -> [N-1, 1]
     pairs split contiguously in time order: n_train | n_val | n_test, summing to N-1
     unscale(v) = v * (hi - lo) + lo
 
-Window matrix for the input filter (spec 2.3), T = len(s):
+Window matrix for the input filter (long-memory.md §2.3), T = len(s):
 
     W[t, j-1] = s_{t+1-j}   for j = 1..K  (0 where t+1-j < 0)     -> [T, K]
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from rnnmem.long_memory.fetch import DataFileError, check_pinned
 
-# (train, validation, test) pairs per dataset key and split variant (spec 4.2 and 9).
+# (train, validation, test) pairs per dataset key and split variant (long-memory.md §4.2 and 9).
 SPLITS: dict[str, dict[str, tuple[int, int, int]]] = {
     "arfima": {"paper": (2000, 1200, 800)},
     "DJI": {"paper": (2500, 1500, 1028)},
@@ -133,7 +133,7 @@ class Prepared:
 
 
 def prepare(series, split: tuple[int, int, int], name: str = "series") -> Prepared:
-    """Min-max scale on the whole series, build pairs, check the split (spec 4.2)."""
+    """Min-max scale on the whole series, build pairs, check the split (long-memory.md §4.2)."""
     raw = np.asarray(series, dtype=np.float64)
     if raw.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D series, got shape {raw.shape}")

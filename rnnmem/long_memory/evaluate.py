@@ -1,4 +1,4 @@
-"""Test-set evaluation of trained seeds (spec/long-memory.md section 6) and per-seed result records.
+"""Test-set evaluation of trained seeds (long-memory.md §6) and per-seed result records.
 
     yhat = forward(snapshot, x[0 : n_train + n_val + n_test], K)[:, n_train + n_val :, 0]
 

@@ -1,6 +1,6 @@
-"""Figures of the long-memory study (spec 8-10), from the tables of `aggregate`.
+"""Figures of the long-memory study (long-memory.md §8-10), from the tables of `aggregate`.
 
-* `rmse_boxplot`: test RMSE over seeds, one panel per dataset, models in the spec's order
+* `rmse_boxplot`: test RMSE over seeds, one panel per dataset, models in the paper's order
   (Experiment 1); `exp2_boxplot`: the same for Experiment 2 with the noise level drawn.
 * `learning_curve_figure`: median and interquartile band over seeds of the train and
   validation loss (scaled MSE) against the epoch, one panel per model, one figure per dataset.

@@ -1,4 +1,4 @@
-"""Experiment 2's series: short-memory data from an RNN process (spec/long-memory.md section 9).
+"""Experiment 2's series: short-memory data from an RNN process (long-memory.md §9).
 
 Hidden size 1, scalars throughout, y_{-1} = h_{-1} = 0:
 
@@ -7,7 +7,7 @@ Hidden size 1, scalars throughout, y_{-1} = h_{-1} = 0:
     y_t = z_t + noise_sd * eps_t,      eps_t ~ iid N(0, 1)
 
 eps = numpy.random.default_rng(seed).standard_normal(burn_in + length), drawn in one call;
-the first burn_in values of y are dropped and the next `length` kept (spec: 1000 and 4001;
+the first burn_in values of y are dropped and the next `length` kept (defaults: 1000 and 4001;
 the defaults live in workflow/schemas/long_memory.schema.yaml, experiment2.generator).
 
 The series is written as a CSV (header `x`, LF endings, 17 significant digits, so it reads
@@ -61,7 +61,7 @@ def generate_rnn_series(
     return y[burn_in:]
 
 
-# The generator settings; their defaults (spec 9) live in the workflow schema only.
+# The generator settings; their defaults (long-memory.md §9) live in the workflow schema only.
 SETTINGS = tuple(inspect.signature(generate_rnn_series).parameters)
 
 

@@ -2,10 +2,10 @@
 
     python -m rnnmem train-long-memory --settings JSON --series CSV [--checkpoint NPZ] --out F...
 
-series -> prepare (min-max on the whole series, contiguous split, spec 4.2)
-       -> init_params (reference-identical, one throw-away module tree per seed, spec 7)
-       -> train_seeds on the model's fused kernel (spec 5: all seeds as one computation)
-       -> test predictions from the zero state over train, validation and test (spec 6)
+series -> prepare (min-max on the whole series, contiguous split, long-memory.md §4.2)
+       -> init_params (reference-identical, one throw-away module tree per seed, long-memory.md §7)
+       -> train_seeds on the model's fused kernel (long-memory.md §5: all seeds as one computation)
+       -> test predictions from the zero state over train, validation and test (long-memory.md §6)
        -> one .npz per seed (arrays and meta of the per-seed contract, plus provenance).
 
 The job checkpoints its whole training state every `checkpoint_every` epochs; a job that is

@@ -1,7 +1,7 @@
 """Plain per-seed reference of the nine time-series models: the oracle for the fused kernels.
 
 One function per model steps over time with a Python loop on unbatched torch tensors, so
-autograd gives exact BPTT gradients (use float64 for tests). Equations: spec/long-memory.md
+autograd gives exact BPTT gradients (use float64 for tests). Equations: docs/studies/long-memory.md
 section 3 (parameter names and creation order: cells.py); shapes for one seed (p inputs,
 q outputs, H hidden, K lags):
 
@@ -21,7 +21,7 @@ q outputs, H hidden, K lags):
     mist    alpha = softmax(w_alpha u + b_alpha) [8];  r = sigmoid(w_r u + b_r)
             h_t = tanh(w_h (r * sum_i alpha_i h_{t-tau_i}) + w_x x_t + b_x),  tau = 1, 2, .., 128
 
-pi_j(d) = prod_{i=1..j} (i - 1 - d) / i (spec 2.1), here as a closed-form cumulative product.
+pi_j(d) = prod_{i=1..j} (i - 1 - d) / i (long-memory.md §2.1), as a closed-form cumulative product.
 All states start at zero (inputs, cells and hidden states before the start count as 0).
 A state dict can be passed back in to continue a pass (train -> validation -> test).
 Buffers are newest first: win[j - 1] = x_{t+1-j}, cells[j - 1] = c_{t-j}, hist[k - 1] = h_{t-k}.

@@ -1,4 +1,4 @@
-"""Significance tests of the long-memory study (spec 6.5, A8): two-sample t-tests of test RMSE.
+"""Significance tests (docs/studies/long-memory.md §6.5, A8): two-sample t-tests of test RMSE.
 
 Per (experiment, dataset, split, K, H), with the 100 (or n) per-seed RMSEs of each model:
 
@@ -7,7 +7,8 @@ Per (experiment, dataset, split, K, H), with the 100 (or n) per-seed RMSEs of ea
   with the lowest mean RMSE.
 
 Each row: Welch's t with its two-sided p and the one-sided p for H1 "the model's mean RMSE
-is lower" (spec A8's primary test), and the pooled-variance t with its two-sided p (scipy).
+is lower" (the primary test of long-memory.md A8), and the pooled-variance t with its
+two-sided p (scipy).
 """
 
 from __future__ import annotations
@@ -85,4 +86,4 @@ def ttests(runs: pd.DataFrame) -> pd.DataFrame:
         for model in others:
             pair = {"comparison": "vs_best_baseline", "model": model, "baseline": best}
             rows.append(head | pair | compare(rmse[model], rmse[best]))
-    return pd.DataFrame(rows, columns=TTEST_COLUMNS)  # in the order of the spec's groups
+    return pd.DataFrame(rows, columns=TTEST_COLUMNS)  # in the order of the paper's groups

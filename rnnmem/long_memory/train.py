@@ -1,4 +1,4 @@
-"""Seed-batched training of a time-series model (spec/long-memory.md sections 5.2, 5.3, 13 A4).
+"""Seed-batched training of a time-series model (long-memory.md §5.2, 5.3, 13 A4).
 
 The model enters only through the kernel interface's `loss_grad(params, x, y, n_train, n_val,
 K, active) -> (train_loss [S], val_loss [S], grads)`. Epoch e (0-based), for every active seed s:
@@ -229,7 +229,7 @@ def train_seeds(
     state: TrainState | None = None,
     on_epoch=None,
 ) -> TrainResult:
-    """Train all seeds until every one has stopped (spec 5.2, 5.3).
+    """Train all seeds until every one has stopped (long-memory.md §5.2, 5.3).
 
     state: resume from a checkpointed state (then params0 only fixes names, shapes and dtype).
     on_epoch(epoch, state): called after each epoch with the 0-based epoch just run and the

@@ -1,4 +1,4 @@
-"""Fractional-difference filter coefficients (spec/long-memory.md section 2).
+"""Fractional-difference filter coefficients (long-memory.md §2).
 
 pi_j(d) = prod_{i=0}^{j-1} (i - d) / (i + 1), for j = 1..K (pi_0 = 1 is never used).
 

@@ -1,4 +1,4 @@
-"""Vanilla LSTM (spec/long-memory.md section 3.2): fused forward and hand-written BPTT, all seeds.
+"""Vanilla LSTM (long-memory.md §3.2): fused forward and hand-written BPTT, all seeds.
 
 Per seed (torch nn.LSTMCell(1, H), gate blocks i, f, g, o of the 4H rows), p = q = 1:
 

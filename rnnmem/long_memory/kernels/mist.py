@@ -1,4 +1,4 @@
-"""MIST, mixed-history RNN (spec/long-memory.md 3.9): fused forward and BPTT, all seeds.
+"""MIST, mixed-history RNN (long-memory.md §3.9): fused forward and BPTT, all seeds.
 
 Per seed, hidden size H, scalar input x_t (p = q = 1); h_t = 0 for t <= 0; delays
 tau_i = 2^i, i = 0..7; u_t = [x_t, h_{t-1}]:

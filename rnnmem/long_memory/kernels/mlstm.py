@@ -1,4 +1,4 @@
-"""MLSTM, memory-augmented LSTM with dynamic d (spec/long-memory.md 3.6): fused forward and BPTT.
+"""MLSTM, memory-augmented LSTM with dynamic d (long-memory.md §3.6): fused forward and BPTT.
 
 Per seed, hidden size H, scalar input x_t (p = q = 1); h_0 = 0, d_0 = 0, cells before the start
 of the pass are 0; u_t = [x_t, h_{t-1}]:

@@ -1,4 +1,4 @@
-"""MLSTMF (spec/long-memory.md section 3.5): fused forward and hand-written BPTT, all seeds.
+"""MLSTMF (long-memory.md §3.5): fused forward and hand-written BPTT, all seeds.
 
 Per seed, p = q = 1, u_t = [x_t, h_{t-1}] (size 1 + H), d = 0.5 sigmoid(a) (a [H], one d per unit):
 

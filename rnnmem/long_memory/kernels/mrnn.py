@@ -1,4 +1,4 @@
-"""MRNN, memory-augmented RNN with dynamic d (spec/long-memory.md 3.4): fused forward and BPTT.
+"""MRNN, memory-augmented RNN with dynamic d (long-memory.md §3.4): fused forward and BPTT.
 
 Per seed, hidden size H, scalar input x_t (p = q = 1); h_0 = m_0 = 0, d_0 = 0, inputs before
 the start of the pass are 0:

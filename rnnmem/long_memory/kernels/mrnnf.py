@@ -1,4 +1,4 @@
-"""MRNNF and RNN2 (spec/long-memory.md sections 3.3, 3.7): fused forward and hand-written BPTT.
+"""MRNNF and RNN2 (long-memory.md §3.3, 3.7): fused forward and hand-written BPTT.
 
 The two share the recurrence and differ only in the K input-filter weights w_j (p = q = 1):
 MRNNF has w_j = pi_j(d), d = 0.5 sigmoid(a) (a [1]); RNN2 has free weights w_filter [K, 1].

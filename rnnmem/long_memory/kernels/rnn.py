@@ -1,4 +1,4 @@
-"""Vanilla RNN (spec/long-memory.md section 3.1): fused forward and hand-written BPTT, all seeds.
+"""Vanilla RNN (long-memory.md §3.1): fused forward and hand-written BPTT, all seeds.
 
 Per seed, hidden size H, scalar input x_t and output (p = q = 1):
 

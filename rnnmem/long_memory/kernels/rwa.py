@@ -1,4 +1,4 @@
-"""RWA, recurrent weighted average (spec/long-memory.md 3.8): fused forward and BPTT, all seeds.
+"""RWA, recurrent weighted average (long-memory.md §3.8): fused forward and BPTT, all seeds.
 
 Per seed, hidden size H, scalar input x_t (p = q = 1); h_0 = tanh(s), n_0 = den_0 = 0:
 

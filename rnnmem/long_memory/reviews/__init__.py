@@ -1,4 +1,4 @@
-"""Review classification on the Spanish paper reviews (spec/long-memory.md section 11).
+"""Review classification on the Spanish paper reviews (long-memory.md §11).
 
 data.py       reviews.json -> cleaned texts, tokens, labels, the word2vec corpus, padded
               sequences, the fixed 282/50/50 split and the two time-major layouts

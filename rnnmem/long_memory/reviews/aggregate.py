@@ -1,14 +1,14 @@
-"""Per-seed result files of the review classifiers -> tidy tables (spec 11.3 "Report").
+"""Per-seed result files of the review classifiers -> tidy tables (long-memory.md §11.3 "Report").
 
 One .npz per (layout, model, seed), as written by train-reviews (rnnmem/long_memory/reviews/
 jobs.py; meta: layout, model, label, K, H, seed, test{accuracy, precision, recall, f1, loss},
 best_epoch, best_val_loss, majority_accuracy, n_params, device, tier). Here:
 
-* `load_review_runs`: one row per seed file (REVIEW_RUN_COLUMNS), in the spec's order;
+* `load_review_runs`: one row per seed file (REVIEW_RUN_COLUMNS), in the paper's order;
 * `summary_table`: per (layout, model), n and, per metric, the mean, the sd (ddof = 0,
-  spec A7) and the best over seeds (max; min for the loss) - "Table 5" and "Table 6";
-* `markdown_tables`: Tables 5 and 6 per layout, `authors` (the reference's reshape, spec
-  A10) first and primary, `transpose` labelled as the extra it is.
+  long-memory.md A7) and the best over seeds (max; min for the loss) - "Table 5" and "Table 6";
+* `markdown_tables`: Tables 5 and 6 per layout, `authors` (the reference's reshape,
+  long-memory.md A10) first and primary, `transpose` labelled as the extra it is.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ LOWER_IS_BETTER = ("loss",)
 REQUIRED_META = ("layout", "model", "label", "K", "H", "seed", "test", "best_epoch")
 REQUIRED_META += ("best_val_loss", "majority_accuracy", "n_params", "device", "tier")
 LAYOUT_TITLE = {
-    "authors": "layout `authors` (the reference's reshape; primary, spec A10)",
+    "authors": "layout `authors` (the reference's reshape; primary, long-memory.md A10)",
     "transpose": "layout `transpose` (time-major as intended; an extra, not in the paper)",
 }
 
 
 def sort_runs(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
-    """Rows in the spec's order: layout (authors first), model (RNN, LSTM, MRNNF, MLSTMF)."""
+    """Rows in the paper's order: layout (authors first), model (RNN, LSTM, MRNNF, MLSTMF)."""
     if frame.empty:
         return frame.reset_index(drop=True)
     key = frame.apply(

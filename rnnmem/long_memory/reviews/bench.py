@@ -6,7 +6,7 @@
                                    [--K 50] [--repeats 1]
 
 Both sides run in this one process, one after the other, on the same data (reviews.json ->
-word2vec with the spec's settings, written to a temporary folder -> sequences of --seq-len
+word2vec with the study's settings, written to a temporary folder -> sequences of --seq-len
 steps -> the fixed 282 / 50 / 50 split in --layout), the same initial parameters (seeds 0, 1,
 ..., reference-identical, params.init_params), the workflow's default training settings
 (the schema's, with --epochs) and the same device and thread count. What is timed, per model:
@@ -52,7 +52,7 @@ from rnnmem.core.settings import schema_defaults
 from rnnmem.long_memory.reviews import data, embed, params, reference, train
 
 PROG = "python -m rnnmem bench reviews"
-N_CLASSES = 5  # labels evaluation + 2 in 0..4 (spec 11.1)
+N_CLASSES = 5  # labels evaluation + 2 in 0..4 (long-memory.md §11.1)
 # The workflow's defaults (workflow/schemas/long_memory.schema.yaml: long_memory.reviews).
 DEFAULTS = schema_defaults("long_memory")["reviews"]
 HIDDEN = DEFAULTS["hidden"]
@@ -83,7 +83,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def prepare_splits(reviews_path, seq_len: int, layout: str) -> tuple[dict, int, int]:
-    """(splits, embedding size p, reviews N): word2vec of the spec in a temporary folder."""
+    """(splits, embedding size p, reviews N): the study's word2vec, in a temporary folder."""
     reviews = data.load_reviews(reviews_path)
     with tempfile.TemporaryDirectory(prefix="rnnmem-bench-reviews-") as tmp:
         corpus, emb = Path(tmp) / "corpus.txt", Path(tmp) / "emb.npz"

@@ -1,4 +1,4 @@
-"""Claim checks of the review classification (spec 11), on the per-seed runs table of
+"""Claim checks of the review classification (long-memory.md §11), on the per-seed runs table of
 rnnmem/long_memory/reviews/aggregate.py; they join the study's claims files (claims.py).
 
 Rules are on per-seed test accuracy (50 test reviews), a model being testable when it has
@@ -8,7 +8,7 @@ holds = every tested unit agrees, fails = none, partly = some, inconclusive = no
 * R-memory-beats-baselines (the paper's Tables 5 and 6): MRNNF50 beats RNN and MLSTMF50
   beats LSTM, in the primary `authors` layout: mean accuracy higher and Welch one-sided
   p (H1: higher mean) < alpha.
-* R-authors-near-chance (spec A10's reading of the published numbers): in the `authors`
+* R-authors-near-chance (long-memory.md A10's reading of the published numbers): in the `authors`
   layout every model's mean accuracy is within `chance_margin` of the majority class's.
 * R-transpose-better (our extra, not the paper's): each model does better in the
   `transpose` layout (time-major sequences) than in `authors`, by the same Welch rule.
@@ -61,7 +61,10 @@ def _welch_units(runs, units: dict, alpha: float, min_seeds: int) -> tuple[dict,
 
 def claim_memory_beats_baselines(runs, *, alpha: float, min_seeds: int) -> Claim:
     cid = "R-memory-beats-baselines"
-    statement = "MRNNF50 and MLSTMF50 classify the reviews better than RNN and LSTM (spec 11)."
+    statement = (
+        "MRNNF50 and MLSTMF50 classify the reviews better than RNN and LSTM "
+        "(docs/studies/long-memory.md §11)."
+    )
     rule = (
         f"Layout {REVIEW_PRIMARY_LAYOUT}, per pair (MRNNF50 vs RNN, MLSTMF50 vs LSTM) with >= "
         f"{min_seeds} seeds each: 'better' = higher mean test accuracy and Welch one-sided p "
@@ -86,7 +89,7 @@ def claim_authors_near_chance(runs, *, min_seeds: int, chance_margin: float) -> 
     cid = "R-authors-near-chance"
     statement = (
         "In the reference's data layout the classifiers are close to chance: their "
-        "accuracies are near the majority class's (spec A10)."
+        "accuracies are near the majority class's (long-memory.md A10)."
     )
     rule = (
         f"Layout {REVIEW_PRIMARY_LAYOUT}, per model with >= {min_seeds} seeds: 'near chance' = "

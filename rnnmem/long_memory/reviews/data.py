@@ -1,4 +1,5 @@
-"""The review data: reviews.json -> tokens, labels, corpus, sequences, split, layout (spec 11.1).
+"""The review data (long-memory.md §11.1): reviews.json -> tokens, labels, corpus, sequences,
+split, layout.
 
 Pipeline, with the counts of the shipped file:
 
@@ -43,7 +44,7 @@ from rnnmem.long_memory.fetch import DataFileError, check_pinned
 LAYOUTS = ("authors", "transpose")
 SPLIT_NAMES = ("train", "val", "test")
 
-# (old, new) in the order the reference applies them (spec 11.1, step 2).
+# (old, new) in the order the reference applies them (long-memory.md §11.1, step 2).
 _REPLACEMENTS = (
     (", ", " "),
     (". ", " "),
@@ -64,7 +65,7 @@ _REPLACEMENTS = (
 
 
 def clean_text(text: str) -> str:
-    """Lower-case, then the replacements of spec 11.1 step 2 in their order."""
+    """Lower-case, then the replacements of long-memory.md §11.1 step 2 in their order."""
     text = text.lower()
     for old, new in _REPLACEMENTS:
         text = text.replace(old, new)
@@ -92,7 +93,7 @@ class Reviews:
 
 
 def load_reviews(path: str | Path) -> Reviews:
-    """Read reviews.json and apply the filter, cleaning, tokens and labels of spec 11.1.
+    """Read reviews.json and apply the filter, cleaning, tokens and labels of long-memory.md §11.1.
 
     A file named reviews.json must hold the pinned bytes (fetch.MANIFEST); a bad file is a
     DataFileError (a ValueError) of one line naming the file.

@@ -1,4 +1,4 @@
-"""Deterministic word2vec embeddings of the review corpus (spec 11.1 step 4, A15).
+"""Deterministic word2vec embeddings of the review corpus (long-memory.md §11.1 step 4, A15).
 
     corpus file (data.corpus_text) --gensim Text8Corpus--> sentences of <= 10,000 tokens
         --Word2Vec(sg, vector_size, window, min_count, epochs, negative, sample,

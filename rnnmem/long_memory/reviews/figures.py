@@ -1,4 +1,4 @@
-"""The review-classification figure: per-seed test accuracy per model (spec 11.3).
+"""The review-classification figure: per-seed test accuracy per model (long-memory.md §11.3).
 
 One panel per data layout (authors first). Each seed is a dot (jittered sideways by a fixed
 rule, so the file is the same on every run), each model's mean a bar across its dots, and

@@ -1,4 +1,4 @@
-"""The review-classification jobs (spec 11): the embedding job and the training jobs.
+"""The review-classification jobs (long-memory.md §11): the embedding job and the training jobs.
 
     python -m rnnmem embed-reviews --reviews JSON --settings W2V_JSON --corpus TXT
                                    --embeddings NPZ --counts JSON
@@ -6,7 +6,7 @@
 
 embed-reviews:  reviews.json -> load_reviews (filter, clean, tokens, labels; data.py)
                 -> corpus file -> deterministic word2vec (embed.py) -> embedding file with its
-                sha256 sidecar, and the data's counts (the spec's 388 / 382 / 62,417 / ...).
+                sha256 sidecar, and the data's counts (the study page's 388 / 382 / 62,417 / ...).
 train-reviews:  one (layout, model), all its seeds: sequences (padded / cut to seq_len) ->
                 the fixed split in the layout -> reference-identical init per seed ->
                 seed-batched training and test metrics (train.py), in chunks of seed_chunk
@@ -36,11 +36,11 @@ from rnnmem.long_memory.reviews import data, embed
 from rnnmem.long_memory.reviews.params import MODELS
 from rnnmem.long_memory.reviews.train import ReviewTrainSettings, train_reviews
 
-N_CLASSES = 5  # labels evaluation + 2 in 0..4 (spec 11.1 step 3)
+N_CLASSES = 5  # labels evaluation + 2 in 0..4 (long-memory.md §11.1 step 3)
 
 
 def data_counts(reviews: data.Reviews, seq_len: int) -> dict:
-    """The counts spec 11.1 quotes for the shipped file, computed from this one."""
+    """The counts long-memory.md §11.1 quotes for the shipped file, computed from this one."""
     lengths = np.array([len(t) for t in reviews.tokens], dtype=np.int64)
     classes = np.bincount(reviews.labels, minlength=N_CLASSES)
     return {

@@ -1,4 +1,4 @@
-"""Test metrics of the review classifiers (spec 11.3).
+"""Test metrics of the review classifiers (long-memory.md §11.3).
 
 For true labels y [M] and log-probabilities log p [M, C] of one seed:
 

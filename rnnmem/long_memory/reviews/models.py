@@ -1,4 +1,4 @@
-"""Seed-batched forward pass of the four review models (spec 11.2, 12.3).
+"""Seed-batched forward pass of the four review models (long-memory.md §11.2, 12.3).
 
 All S seeds run as one computation: parameters are stacked [S, ...] (params.py), states are
 [S, B, H], and every product is a batched matrix product over the seed axis (torch.bmm /
@@ -35,8 +35,8 @@ Equations (one seed; s the logistic sigmoid, [a, b] concatenation):
 Only steps 0..max(idx) influence the outputs (every layer is causal), so a caller may pass
 x cut to max(idx) + 1 steps. The MLSTMF cell history is the list of the layer's past cells,
 each [S, B, H]; the weighted sum over the last K of them (history_sum) keeps no copy of the
-[S, B, K, H] history of spec 12.3 for the backward pass: on CUDA it stacks it per step and
-rebuilds the stack in the backward pass, on the CPU it runs K fused multiply-adds. The MRNNF
+[S, B, K, H] history (long-memory.md §12.3) for the backward pass: on CUDA it stacks it per step
+and rebuilds the stack in the backward pass, on the CPU it runs K fused multiply-adds. The MRNNF
 input filter runs one product per seed (_InputFilter), so that no GEMM has the seed axis as
 a matrix dimension: a seed's bits do not depend on the seeds beside it.
 Everything here is deterministic on CUDA too: no scatter or index_put in the graph.

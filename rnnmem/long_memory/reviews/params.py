@@ -3,13 +3,14 @@
 Symbols: p input size (16, the embedding size), H hidden size (128), C classes (5),
 S seeds (the leading axis of every stacked parameter). A model's parameters are an ordered dict
 name -> [S, *shape] in CREATION ORDER, the order of the reference's random draws after
-torch.manual_seed(seed) (spec 7: build throw-away modules, copy them into the seed's slice):
+torch.manual_seed(seed) (long-memory.md §7: build throw-away modules, copy them into the seed's
+slice):
 
     rnn     nn.RNN(p, H):         w_ih [H,p] w_hh [H,H] b_ih [H] b_hh [H]
     lstm    nn.LSTMCell(p, H):    w_ih [4H,p] w_hh [4H,H] b_ih [4H] b_hh [4H]
     mrnnf   a [p] (zeros), the four unused RNNCellBase tensors unused_w_ih [H,p]
             unused_w_hh [H,H] unused_b_ih [H] unused_b_hh [H], then the MRNNF Linears of
-            spec 3.3 with output size H: w_mm [H,H] b_m [H], w_fm [H,p], w_hh [H,H] b_h [H],
+            long-memory.md §3.3, output size H: w_mm [H,H] b_m [H], w_fm [H,p], w_hh [H,H] b_h [H],
             w_xh [H,p], w_hz [H,H] b_z [H], w_mz [H,H]
     mlstmf  a [H] (zeros), w_c [H,p+H] b_c [H], w_i [H,p+H] b_i [H],
             unused_w_f [H,p+2H] unused_b_f [H], w_o [H,p+H] b_o [H], w_y [H,H] b_y [H]
@@ -175,7 +176,7 @@ def init_params(
     dtype: torch.dtype,
     device: torch.device | str,
 ) -> dict[str, torch.Tensor]:
-    """Reference-identical initial parameters, name -> [S, *shape] (spec 7, 11.2).
+    """Reference-identical initial parameters, name -> [S, *shape] (long-memory.md §7, 11.2).
 
     Per seed: torch.manual_seed(seed) (CPU generator), build the throw-away modules in creation
     order, copy into the seed's slice. The caller's CPU RNG state is restored afterwards.

@@ -33,7 +33,7 @@ def _pi(a: torch.Tensor, K: int) -> list[torch.Tensor]:
 
 
 class MRNNFCell(nn.Module):
-    """MRNNF (spec 3.3) with p inputs, H hidden units, H outputs and a d per input channel."""
+    """MRNNF (long-memory.md §3.3): p inputs, H hidden units, H outputs, a d per input channel."""
 
     def __init__(self, p: int, H: int, K: int):
         super().__init__()
@@ -75,7 +75,7 @@ class MRNNFCell(nn.Module):
 
 
 class MLSTMFCell(nn.Module):
-    """MLSTMF (spec 3.5) with p inputs, H hidden units, a d per hidden unit, output Linear(H, H)."""
+    """MLSTMF (long-memory.md §3.5): p inputs, H hidden units, a d per hidden unit, H outputs."""
 
     def __init__(self, p: int, H: int, K: int):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Seed-batched training and evaluation of a review model (spec 11.3, 12.3).
+"""Seed-batched training and evaluation of a review model (long-memory.md §11.3, 12.3).
 
 All S seeds train together on stacked parameters theta [S, ...] (params.py, models.py); every
 seed sees the same mini-batches. For epoch e = 0 .. epochs-1:
