@@ -17,7 +17,7 @@ RANDOM_FREE = {"a", "w_filter"}  # parameters with no random draws
 
 
 def test_counts_at_h1():
-    # spec section 7 (rnn .. mlstm); rnn2 = mrnnf - a + K*p; rwa: s, u, g, a, out; mist: 8 delays
+    # long-memory.md §7 (rnn .. mlstm); rnn2 = mrnnf - a + K*p; rwa: s, u, g, a, out; mist: 8 delays
     expected = {"rnn": 6, "lstm": 18, "mrnnf": 14, "mrnn": 18, "mlstmf": 16, "mlstm": 15}
     expected.update({"rnn2": 13 + 100, "rwa": 10, "mist": 32})
     assert {m: n_params(m) for m in MODELS} == expected

@@ -1,4 +1,4 @@
-"""data and generate: the four real series, preprocessing (spec 4.2), Experiment 2's generator."""
+"""data and generate: the four series, preprocessing (long-memory.md §4.2), Experiment 2's generator."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_scaling_and_unscale(series):
     p = prepare(x, split_for("traffic"), name="traffic")
     assert p.s.min() == 0.0 and p.s.max() == 1.0
     assert np.all((p.s >= 0) & (p.s <= 1))
-    assert (p.lo, p.hi) == (x.min(), x.max())  # fitted on the whole series (spec A3)
+    assert (p.lo, p.hi) == (x.min(), x.max())  # fitted on the whole series (long-memory.md A3)
     np.testing.assert_allclose(p.unscale(p.s), x, rtol=0, atol=1e-12 * (p.hi - p.lo))
     assert p.x.shape == p.y.shape == (x.size - 1, 1) and p.x.dtype == np.float64
     np.testing.assert_array_equal(p.x[:, 0], p.s[:-1])
@@ -204,7 +204,7 @@ def test_window_matrix_tiny():
 
 
 def test_window_matrix_gives_the_input_filter():
-    """W[t] . (w_1..w_K) = sum_j w_j s_{t+1-j}, the input filter of spec 2.3."""
+    """W[t] . (w_1..w_K) = sum_j w_j s_{t+1-j}, the input filter of long-memory.md §2.3."""
     rng = np.random.default_rng(0)
     s, w = rng.random(30), rng.standard_normal(7)
     direct = [
@@ -252,7 +252,7 @@ def test_generator_uses_the_seeded_draws_and_drops_the_burn_in():
         "burn_in": 1000,
         "length": 4001,
         "seed": 2020,
-    }  # spec section 9
+    }  # long-memory.md §9
 
 
 def test_default_series_is_reproducible_to_the_byte(tmp_path):

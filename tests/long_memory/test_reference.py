@@ -88,7 +88,7 @@ def _filtered(model, d, x, K):
 
 @pytest.mark.parametrize("model", ["mrnnf", "mrnn"])
 def test_pi_test_vectors_through_the_input_filter(model):
-    """spec 2.1: an impulse at t = 0 gives F_t = pi_{t+1}; a constant 1 gives partial sums."""
+    """long-memory.md §2.1: an impulse at t = 0 gives F_t = pi_{t+1}; a constant 1, partial sums."""
     K = 100
     impulse = np.zeros((K, 1))
     impulse[0] = 1.0
@@ -133,7 +133,7 @@ def test_rnn2_with_pi_weights_is_mrnnf():
     x = torch.tensor(_series(50)[0])
     a, b = (reference_forward(m, _seed(P), x, K) for m, P in (("mrnnf", mrnnf), ("rnn2", rnn2)))
     assert torch.allclose(a, b, rtol=0, atol=1e-13)
-    # and at initialisation RNN2 is the same function as MRNNF (spec 3.7)
+    # and at initialisation RNN2 is the same function as MRNNF (long-memory.md §3.7)
     init = {m: _seed(init_params(m, [3], H=2, K=K, dtype=np.float64)) for m in ("mrnnf", "rnn2")}
     a, b = (reference_forward(m, P, x, K) for m, P in init.items())
     assert torch.allclose(a, b, rtol=0, atol=1e-13)

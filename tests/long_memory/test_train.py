@@ -82,7 +82,7 @@ def loss_grad(params, x, y, n_train, n_val, k, active):
 
 
 def reference_run(params0, s, settings):
-    """Seed s trained the straightforward way: torch.optim.Adam and the spec 5.2 loop."""
+    """Seed s trained the straightforward way: torch.optim.Adam and the long-memory.md §5.2 loop."""
     x, y = series()
     p = {k: torch.nn.Parameter(torch.tensor(v[s])) for k, v in params0.items()}
     opt = torch.optim.Adam(

@@ -1,4 +1,4 @@
-"""reviews/data.py: every count of spec 11.1 on the shipped reviews.json, and the layouts."""
+"""reviews/data.py: every count of long-memory.md §11.1 on the pinned reviews.json; the layouts."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def test_bad_job_is_named(change, message):
 
 
 def test_schema_defaults_are_the_specs_values():
-    """The one place the defaults live (the schema) holds spec 11's values."""
+    """The one place the defaults live (the schema) holds long-memory.md §11's values."""
     from rnnmem.core.settings import schema_defaults
 
     reviews = schema_defaults("long_memory")["reviews"]

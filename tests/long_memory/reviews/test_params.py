@@ -1,4 +1,4 @@
-"""reviews/params.py: parameter counts and reference-identical initialisation (spec 7, 11.2)."""
+"""reviews/params.py: parameter counts, reference-identical initialisation (long-memory.md §7, 11.2)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rnnmem.long_memory.reviews import params
 from rnnmem.long_memory.reviews.reference import ReviewNet
 
 p, H, C = 16, 128, 5
-COUNTS = {"rnn": 151_429, "lstm": 207_493, "mrnnf": 221_461, "mlstmf": 240_005}  # spec 11.2
+# long-memory.md §11.2
+COUNTS = {"rnn": 151_429, "lstm": 207_493, "mrnnf": 221_461, "mlstmf": 240_005}
 
 
 @pytest.mark.parametrize("model", params.MODELS)
