@@ -1,4 +1,4 @@
-"""data and generate: the four series, preprocessing (long-memory.md §4.2), Experiment 2's generator."""
+"""data, generate: the four series, preprocessing (long-memory.md §4.2), Experiment 2's series."""
 
 from __future__ import annotations
 

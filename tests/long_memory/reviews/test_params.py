@@ -1,4 +1,4 @@
-"""reviews/params.py: parameter counts, reference-identical initialisation (long-memory.md §7, 11.2)."""
+"""reviews/params.py: parameter counts, the reference's initialisation (long-memory.md §7, 11.2)."""
 
 from __future__ import annotations
 
