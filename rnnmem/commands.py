@@ -81,6 +81,9 @@ COMMANDS: dict[str, Command] = {
     "figures-reviews": Command(
         "rnnmem.long_memory.reviews.figures:main", "review test accuracy figure"
     ),
+    "compare-long-memory": Command(
+        "rnnmem.long_memory.compare:main", "published beside reproduced: Tables 2, 5, 6, Exp. 2"
+    ),
     # every study
     "claims-summary": Command("rnnmem.core.claims:summary_main", "every study's claims, one table"),
     "reproduction-report": Command(

@@ -21,7 +21,7 @@ from rnnmem.long_memory.plan import KEPT_REVIEWS
 
 pytestmark = pytest.mark.workflow
 
-TARGETS = ["figures_long_memory", "figures_reviews", "claims_long_memory"]
+TARGETS = ["figures_long_memory", "figures_reviews", "claims_long_memory", "compare_long_memory"]
 # Small, but every rule and both traffic splits: 12 training jobs; 4 review jobs.
 TEST_LONG_MEMORY = {
     "source": {"mirror": str(MIRROR)},
@@ -128,6 +128,38 @@ def test_reviews_outputs(workdir):
     assert (out / "test_accuracy.png.provenance.json").stat().st_size > 0
     claims = pd.read_csv(workdir / "results" / "long_memory" / "claims.csv")
     assert {"R-memory-beats-baselines", "R-transpose-better"} <= set(claims["claim"])
+
+
+def test_comparison_outputs(workdir):
+    out = workdir / "results" / "long_memory"
+    for stem in ("table2", "table2_grid", "exp2", "table5", "table6"):
+        for suffix in (".png", ".pdf", ".png.provenance.json"):
+            assert (out / f"compare_{stem}{suffix}").stat().st_size > 0, stem
+    table = pd.read_csv(out / "comparison.csv")
+    counts = table.groupby("table", sort=False).size().to_dict()
+    assert counts == {"Table 2": 36, "Experiment 2": 32, "Table 5": 16, "Table 6": 16}
+    ran = table[table["verdict"] != "not run"]
+    assert set(ran["verdict"]) <= {"agrees", "differs"} and ran["reproduced"].notna().all()
+    # what TEST_LONG_MEMORY runs: traffic x 4 models (3 seeds); Exp. 2's RNN and MRNNF (3
+    # seeds, 4 box-plot values each); RNN and MRNNF50 in the authors layout (2 seeds)
+    cells = ran.groupby("table", sort=False)["cell"].unique().map(sorted).to_dict()
+    assert cells == {
+        "Table 2": ["traffic / LSTM", "traffic / MLSTM", "traffic / MRNN", "traffic / RNN"],
+        "Experiment 2": ["MRNNF", "RNN"],
+        "Table 5": ["MRNNF50", "RNN"],
+        "Table 6": ["MRNNF50", "RNN"],
+    }
+    assert set(ran.loc[ran["table"] == "Table 2", "seeds"]) == {3}
+    assert set(ran.loc[ran["table"] == "Table 5", "seeds"]) == {2}
+    differs = ran[ran["verdict"] == "differs"]
+    assert differs["note"].str.contains("at most 6 epochs|word2vec|generator").all()
+    # a published cell this tier did not run: "not run", NaN, the config key that would run it
+    arfima = table[table["cell"] == "arfima / RNN"].iloc[0]
+    assert arfima["verdict"] == "not run" and pd.isna(arfima["reproduced"])
+    assert arfima["seeds"] == 0 and "long_memory.experiment1.datasets" in arfima["note"]
+    page = (out / "comparison.md").read_text()
+    assert "- Table 2: " in page and "32 published not run by this tier" in page
+    assert "![Table 2](compare_table2.png)" in page
 
 
 def test_rerun_has_nothing_to_do_and_is_byte_identical(workdir):

@@ -1,11 +1,13 @@
 # The long-memory study (docs/architecture.md): fetch and generate data -> train (one job per
 # dataset, split, model, K, H; all seeds at once) -> aggregate -> figures and claims. The
-# review classification has its own rules in long_memory/reviews.smk.
+# review classification has its own rules in long_memory/reviews.smk; published beside
+# reproduced (Tables 2, 5, 6, the Experiment 2 box plot): long_memory/compare.smk.
 
 
 include: "long_memory/jobs.smk"
 include: "long_memory/fetch.smk"
 include: "long_memory/reviews.smk"
+include: "long_memory/compare.smk"
 
 
 # ------------------------------------------------------------------------------ data
@@ -160,6 +162,8 @@ if study_enabled("long_memory") and LM_CLAIMS_INPUTS:
             *(rules.figures_long_memory.output if LM_JOBS else []),
             *LMR_TARGETS,
             *rules.claims_long_memory.output,
+            *rules.compare_long_memory.output,
         ],
         claims=rules.claims_long_memory.output.csv,
+        comparison=rules.compare_long_memory.output.csv,
     )
