@@ -40,7 +40,8 @@ def summary_lines(comparison: pd.DataFrame) -> list[str]:
     for table in dict.fromkeys(comparison["table"]):
         rows = comparison[comparison["table"] == table]
         agree_word = str(rows["rule"].iloc[0]) if "rule" in rows else "agree"
-        lines.append(summary_line(table, rows, agree_word=agree_word))
+        what = "means" if rows["published_sd"].notna().all() else "values"
+        lines.append(summary_line(table, rows, what, agree_word))
     return lines
 
 
@@ -99,14 +100,11 @@ def _flatten(record: dict, prefix: str = "") -> dict:
 def study_section(label: str, comparison_csv: Path, claims_csv: Path, page: Path) -> list[str]:
     comparison = read_csv(comparison_csv)
     lines = [f"## {label}", ""]
-    lines += [
-        f"**{line}.**" if not line.endswith(".") else f"**{line}**"
-        for line in summary_lines(comparison)
-    ]
-    lines.append("")
     md = comparison_csv.with_suffix(".md")
-    if md.is_file():
+    if md.is_file():  # the study's comparison page opens with its summary lines
         lines += [rebase_links(demote(md.read_text(encoding="utf-8")), md, page), ""]
+    else:
+        lines += [f"- {line}" for line in summary_lines(comparison)] + [""]
     claims = read_csv(claims_csv)
     lines += ["### Claims", "", "| claim | verdict | key numbers | test |", "|---|---|---|---|"]
     for row in claims.itertuples():

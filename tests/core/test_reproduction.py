@@ -31,7 +31,7 @@ def study_outputs(folder, jobs):
     return str(comparison), str(folder / "claims.csv")
 
 
-def test_report_opens_each_study_with_its_summary_lines_and_names_every_source(tmp_path):
+def test_report_embeds_each_study_page_its_claims_settings_and_sources(tmp_path):
     jobs = [{"model": "rnn", "lr": 0.01}, {"model": "lstm", "lr": 0.01}]
     comparison, claims = study_outputs(tmp_path / "long_memory", jobs)
     out = tmp_path / "reproduction.md"
@@ -40,9 +40,7 @@ def test_report_opens_each_study_with_its_summary_lines_and_names_every_source(t
         == 0
     )
     text = out.read_text()
-    assert "## long-memory\n\n**Table 2: 1 of 2 means within one published sd, 1 differ.**" in text
     assert (
-        "**Table 5: 0 of 0 means within one published sd; 1 published not run by this tier.**"
         in text
     )
     assert "![fig](long_memory/compare_table2.png)" in text  # link re-based to the report's folder
@@ -59,3 +57,13 @@ def test_links_are_rebased_and_settings_split_into_shared_and_varying(tmp_path):
     assert md == "see ![a](s/x.png) and [b](s/sub/y.md) not [c](https://e.org/z)"
     lines = settings_table([{"a": 1, "b": {"c": 2}}, {"a": 1, "b": {"c": 3}}])
     assert "| a | 1 |" in lines and "| b.c (varies) | 2, 3 |" in lines
+
+
+def test_without_a_comparison_page_the_summary_lines_are_computed(tmp_path):
+    comparison, claims = study_outputs(tmp_path / "s", [{"model": "rnn"}])
+    (tmp_path / "s" / "comparison.md").unlink()
+    out = tmp_path / "reproduction.md"
+    main(["--study", "s", comparison, claims, "--tier", "test", "--out", str(out)])
+    text = out.read_text()
+    assert "## s\n\n- Table 2: 1 of 2 means within one published sd, 1 differ\n" in text
+    assert "- Table 5: 0 of 0 means within one published sd; 1 published not run" in text
