@@ -40,9 +40,7 @@ def test_report_embeds_each_study_page_its_claims_settings_and_sources(tmp_path)
         == 0
     )
     text = out.read_text()
-    assert (
-        in text
-    )
+    assert text.index("## long-memory") < text.index("#### Table 2")  # the page, under the study
     assert "![fig](long_memory/compare_table2.png)" in text  # link re-based to the report's folder
     assert "#### Table 2" in text  # the study page's headings sit under the study
     assert "| E1 | **holds** | mean = 1; cells[0].z = 0.5 | tested |" in text
