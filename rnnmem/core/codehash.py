@@ -4,7 +4,8 @@
         -> module of the command (rnnmem/commands.py)
         -> import_closure: rnnmem/__main__.py, that module, and every rnnmem module they
            import, at any depth and at any place in a file (a function's import counts:
-           it runs when the function does), with each package's __init__.py on the way
+           it runs when the function does; an `if TYPE_CHECKING:` import never runs),
+           with each package's __init__.py on the way
         -> sha256 over (relative path, bytes) of those files, sorted
 
 Each rule passes command_code(<its command>) as a param, so an edit to a module reruns
@@ -52,6 +53,7 @@ def imported_modules(path: Path, name: str | None = None) -> set[str]:
     `from a.b import c` names a.b, and a.b.c when c is itself a module.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    _drop_type_checking_blocks(tree)
     this = name or _module_name(path)
     package = this if path.name == "__init__.py" else this.rpartition(".")[0]
     found: set[str] = set()
@@ -68,6 +70,16 @@ def imported_modules(path: Path, name: str | None = None) -> set[str]:
             found.add(source)
             found.update(f"{source}.{alias.name}" for alias in node.names)
     return {name for name in found if module_file(name) is not None}
+
+
+def _drop_type_checking_blocks(tree: ast.AST) -> None:
+    """Empty every `if TYPE_CHECKING:` body in place: those imports never run."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else getattr(test, "attr", None)
+            if name == "TYPE_CHECKING":
+                node.body = []
 
 
 def _with_parents(module: str) -> list[str]:

@@ -37,6 +37,8 @@ def test_imports_anywhere_in_a_file_count(tmp_path):
         "def f():\n"
         "    from rnnmem.long_memory.reviews import metrics  # runs when f does\n"
         "    import rnnmem.core.plotting\n"
+        "if TYPE_CHECKING:\n"
+        "    from rnnmem.memorization.capacity import CapacitySettings  # never runs\n"
     )
     found = imported_modules(source, "rnnmem.long_memory.aggregate")
     assert found == {
