@@ -7,6 +7,7 @@ measures how many shared steps the two output streams need to become (and stay) 
 Stages, as in every study package:
 
     settings   the study's vocabulary (cells, variants) and each job's settings dataclass
+    plan       output folders per variant, the jobs and their files (read by the workflow)
     steppers   Keras-default initial weights and the two layer steppers (torch, keras22)
     metrics    the metrics of spec 4 from a gap sequence d_t, bitwise state equality
     simulate   one run (early stop on bitwise full-state equality) and the simulate command

@@ -2,7 +2,8 @@
 
 Writes runs.csv (one row per run), summary.csv (one row per grid cell: mean, median, sd, min,
 max and number censored of every metric) and decay_medians.npz (per cell, the median over
-runs of log10 d_t for the first stored shared steps).
+runs of log10 d_t for the first stored shared steps). All three hold one provenance record
+(the CSVs in a sidecar, the .npz in its meta) with the settings of every job behind them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rnnmem.core.io import load_arrays, save_arrays, write_csv
-from rnnmem.core.provenance import provenance
+from rnnmem.core.provenance import jobs_behind, provenance
 from rnnmem.core.settings import add_settings_argument, from_settings
 from rnnmem.forgetting.settings import CELLS, TableSettings, fail
 
@@ -42,7 +43,7 @@ def load_runs(paths) -> tuple[pd.DataFrame, dict, list[str], dict]:
         elif common != shared:
             diff = sorted(k for k in SHARED_SETTINGS if common[k] != shared[k])
             raise ValueError(f"{path}: run settings differ from the other runs in {diff}")
-        row = {k: v for k, v in meta.items() if k not in ("settings", "metrics")}
+        row = {k: v for k, v in meta.items() if k not in ("settings", "metrics", "provenance")}
         for key in ("steps", "prefix", "chunk", "dtype", "early_stop", "fast_mode"):
             row[key] = meta["settings"][key]
         rows.append(row)
@@ -123,6 +124,7 @@ def main(argv=None) -> int:
     try:
         settings = from_settings(TableSettings, args.settings)
         runs, shared, metrics, gaps = load_runs(args.inputs)
+        jobs = jobs_behind(args.inputs)  # the full settings of every simulation job behind
     except (ValueError, KeyError, FileNotFoundError) as err:
         return fail(command, str(err))
     if set(runs["variant"]) != {settings.variant}:
@@ -142,6 +144,7 @@ def main(argv=None) -> int:
         runs=len(runs),
         cells=len(summary),
         K_exact_censored_runs=censored,
+        jobs=jobs,
     )
     write_csv(args.runs_csv, runs, provenance=record)
     write_csv(args.summary_csv, summary, provenance=record)
@@ -149,6 +152,7 @@ def main(argv=None) -> int:
         "tier": settings.tier,
         "variant": settings.variant,
         "dtype": shared["settings"]["dtype"],
+        "provenance": record,  # read_record finds an .npz's record here
     }
     save_arrays(args.decay, decay_medians(runs, gaps), meta=meta)
     print(f"{len(runs)} runs, {len(summary)} cells; K_exact censored in {censored} runs")

@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 
 from rnnmem.core.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, Claim, verdict_from, write_claims
 from rnnmem.core.io import read_csv
-from rnnmem.core.provenance import provenance
+from rnnmem.core.provenance import jobs_behind, provenance
 from rnnmem.core.seeds import seed_sequence
 from rnnmem.core.settings import add_settings_argument, from_settings
 from rnnmem.forgetting.settings import (
@@ -292,6 +292,7 @@ def main(argv=None) -> int:
         config={k: getattr(settings, k) for k in PROVENANCE_KEYS},
         tier=settings.tier,
         variant=settings.variant,
+        jobs=jobs_behind([args.runs]),
     )
     label = VARIANT_LABEL.get(settings.variant, settings.variant)
     write_claims(

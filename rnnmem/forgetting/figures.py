@@ -1,7 +1,9 @@
 """Figures of the study (spec 8): the `figures-forgetting` command.
 
 One figure per metric with two heat maps (LSTM | GRU) in the post's layout, and the decay
-plot of the output gap; PNG + PDF, tier stamped (rnnmem.core.plotting).
+plot of the output gap; PNG + PDF, tier stamped (rnnmem.core.plotting). Each PNG gets a
+record `<png>.provenance.json` (its PDF shares it): the figure settings and the jobs behind
+its inputs.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import Normalize, SymLogNorm  # noqa: E402
 
-from rnnmem.core.io import load_arrays, read_csv  # noqa: E402
+from rnnmem.core.io import load_arrays, read_csv, write_json  # noqa: E402
 from rnnmem.core.plotting import save_figure  # noqa: E402
+from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path  # noqa: E402
 from rnnmem.core.settings import add_settings_argument, from_settings  # noqa: E402
 from rnnmem.forgetting.settings import (  # noqa: E402
     CELL_LABEL,
@@ -174,10 +177,15 @@ def main(argv=None) -> int:
         return fail(
             command, f"forgetting.figures.decay_n_in={settings.decay_n_in} is not in the grid"
         )
+    record = provenance(
+        config=args.settings, tier=settings.tier, jobs=jobs_behind([args.summary, args.decay])
+    )
     for metric, png in zip(settings.metrics, args.heatmaps, strict=True):
         log_scale = metric in settings.log_scale
         fig = heatmap_figure(summary, metric, log_scale, settings.variant, settings.censor_at)
         save_figure(fig, png, tier=settings.tier)
+        write_json(sidecar_path(png), record)  # the PDF beside the PNG shares it
     fig = decay_figure(decay, settings.decay_n_in, settings.decay_units, settings.variant)
     save_figure(fig, args.decay_plot, tier=settings.tier)
+    write_json(sidecar_path(args.decay_plot), record)
     return 0

@@ -16,6 +16,7 @@ import torch
 
 from rnnmem.core.device import configure_torch, device_label, device_record, select_device
 from rnnmem.core.io import save_arrays, write_json
+from rnnmem.core.provenance import provenance
 from rnnmem.core.seeds import seed_sequence
 from rnnmem.core.settings import add_settings_argument, from_settings
 from rnnmem.forgetting.metrics import bitwise_equal, gap_metrics, metric_names, rows_bitwise_equal
@@ -240,6 +241,16 @@ def main(argv: list[str]) -> int:
         "flush_denormal": settings.flush_denormal,
         "torch_version": torch.__version__,
     }
+    # the job's full effective settings, which every table made from its files lists
+    record = provenance(
+        config={
+            "command": "simulate-forgetting",
+            "cell": args.cell,
+            "n_in": args.n_in,
+            "units": args.units,
+            **args.settings,
+        }
+    )
     runtimes = []
     for run, path in enumerate(args.outputs):
         start = time.perf_counter()
@@ -250,6 +261,7 @@ def main(argv: list[str]) -> int:
             **shared,
             "metrics": metric_names(settings.eps),
             "settings": {**asdict(settings), "eps": list(settings.eps)},
+            "provenance": record,
         }
         save_arrays(path, {"gaps": out["gaps"]}, meta=meta)
         r = out["record"]

@@ -2,6 +2,8 @@
 
 task         the random memorization task: sequence lengths, data draws, evaluation
              sets and the inputs of the capacity probes
+plan         the jobs of the config's grid, each job's settings and files, the config
+             checks (read by the workflow)
 job          TrainJob: one training job's settings, its models and their seed streams
 readout      the study's readout (sum of the top layer's units at the last step), its
              L1 loss and the gradient that enters the engine's backward pass

@@ -6,7 +6,8 @@
         --out-capacity capacity.csv --out-capacity-curves capacity_curves.csv
 
 --settings: theta and curve_experiments of the study's config. Every table gets a
-provenance sidecar `<table>.provenance.json`.
+provenance sidecar `<table>.provenance.json` whose "jobs" are the full settings of the jobs
+behind it (runs, curves, summary: the training jobs; capacity tables: the probe jobs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rnnmem.core.io import load_arrays, read_csv, write_csv
-from rnnmem.core.provenance import provenance
+from rnnmem.core.provenance import jobs_behind, provenance
 from rnnmem.core.settings import ConfigError, add_settings_argument
 
 MOVING_AVERAGE = 10  # first-hit epochs use a 10-epoch moving average (claim 2)
@@ -119,11 +120,17 @@ def main(argv) -> int:
     theta, curve_experiments = args.settings["theta"], set(args.settings["curve_experiments"])
     runs, curves = aggregate(args.runs, curve_experiments, theta)
     devices = sorted(runs["device"].unique().tolist())
-    prov = provenance(settings=args.settings, tier=args.tier, devices=devices)
+
+    def record(inputs):  # each table lists the jobs whose files it was made from
+        return provenance(
+            settings=args.settings, tier=args.tier, devices=devices, jobs=jobs_behind(inputs)
+        )
+
+    trained, probed = record(args.runs), record(args.capacity + args.capacity_curves)
     runs["tier"] = args.tier
-    write_csv(args.out_runs, runs, prov)
-    write_csv(args.out_curves, curves, prov)
-    write_csv(args.out_summary, summarize(runs), prov)
-    write_csv(args.out_capacity, _joined(args.capacity), prov)
-    write_csv(args.out_capacity_curves, _joined(args.capacity_curves), prov)
+    write_csv(args.out_runs, runs, trained)
+    write_csv(args.out_curves, curves, trained)
+    write_csv(args.out_summary, summarize(runs), trained)
+    write_csv(args.out_capacity, _joined(args.capacity), probed)
+    write_csv(args.out_capacity_curves, _joined(args.capacity_curves), probed)
     return 0

@@ -5,9 +5,9 @@
 
 Checks the spec's §8 claims 1-11 (claims_training, claims_heatmaps, claims_variants) and
 the §9.3-9.4 capacity checks (claims_capacity) and writes them as claims.csv (with its
-provenance sidecar) and claims.md. A claim whose experiment is absent from a tier is
-"inconclusive", never a crash. --settings: theta, theta_sensitivity and curve_epochs of
-the study's config.
+provenance sidecar: the settings of the jobs behind the tables) and claims.md. A claim
+whose experiment is absent from a tier is "inconclusive", never a crash. --settings: theta,
+theta_sensitivity and curve_epochs of the study's config.
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ from rnnmem.memorization.claims_training import (
     claim_lstm_slower,
 )
 from rnnmem.memorization.claims_variants import claim_fixed_length_easier, claim_lstm_gru_worse
-from rnnmem.memorization.tables import Tables, add_table_arguments, distance_table, tables_from
+from rnnmem.memorization.tables import (
+    Tables,
+    add_table_arguments,
+    distance_table,
+    jobs_behind_tables,
+    tables_from,
+)
 
 SETTINGS = ("curve_epochs", "theta", "theta_sensitivity")
 
@@ -118,6 +124,7 @@ def main(argv) -> int:
         theta_sensitivity=thetas,
         curve_epochs=curve_epochs,
         missing_inputs=tables.missing,
+        jobs=jobs_behind_tables(args),
     )
     title = "Memory distance (Illium et al. 2022): claim checks"
     write_claims(claims, args.csv, args.md, title, args.tier, record)

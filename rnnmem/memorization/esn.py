@@ -241,9 +241,12 @@ def main(argv) -> int:
     settings = from_settings(mc.CapacitySettings, args.settings["capacity"], "--settings capacity")
     spec = TaskSpec.of(ESN_TASK, args.settings["task"])
     table, task_table = esn_capacity(esn, settings, spec)
+    # both tables record the job's full effective settings (the tables made from them list it)
     record = provenance(
-        settings=asdict(settings), esn=asdict(esn), task=asdict(spec), tier=args.tier
+        config={"command": "esn-capacity", **args.settings},
+        task=asdict(spec),
+        tier=args.tier,
     )
     write_csv(args.out, table, record)
-    write_csv(args.out_task, task_table)
+    write_csv(args.out_task, task_table, record)
     return 0

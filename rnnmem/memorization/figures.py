@@ -6,8 +6,9 @@
 The paper's Figs. 4-9 plus a run-level loss histogram and a memory capacity figure (PNG +
 PDF, tier stamped, byte-reproducible); the heat maps live in `heatmaps`. --out names the
 files to write (<stem>.png and <stem>.pdf of stems in figure_list.FIGURES). An experiment
-absent from a tier gets a figure with a note instead of panels, never a crash.
---settings: theta and curve_epochs of the study's config.
+absent from a tier gets a figure with a note instead of panels, never a crash. Each PNG
+gets a record `<png>.provenance.json` (its PDF shares it): the figure settings and the
+jobs behind the tables. --settings: theta and curve_epochs of the study's config.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from rnnmem.core.io import write_json  # noqa: E402
 from rnnmem.core.plotting import save_figure  # noqa: E402
+from rnnmem.core.provenance import provenance, sidecar_path  # noqa: E402
 from rnnmem.core.settings import ConfigError, add_settings_argument  # noqa: E402
 from rnnmem.memorization.figure_list import FIGURES  # noqa: E402
 from rnnmem.memorization.heatmaps import (  # noqa: E402
@@ -49,6 +52,7 @@ from rnnmem.memorization.tables import (  # noqa: E402
     distance_table,
     experiment_rows,
     histogram_counts,
+    jobs_behind_tables,
     tables_from,
     two_modes,
 )
@@ -317,5 +321,7 @@ def main(argv) -> int:
         raise ConfigError(f"--settings: expected exactly {list(SETTINGS)}")
     pngs = figure_paths(args.out)
     theta, curve_epochs = args.settings["theta"], args.settings["curve_epochs"]
-    write_figures(tables_from(args), pngs, args.tier, theta, curve_epochs)
+    record = provenance(settings=args.settings, tier=args.tier, jobs=jobs_behind_tables(args))
+    for png in write_figures(tables_from(args), pngs, args.tier, theta, curve_epochs):
+        write_json(sidecar_path(png), record)  # the PDF beside the PNG shares it
     return 0

@@ -125,6 +125,12 @@ def identity_of(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in IDENTITY}
 
 
+def job_record(command: str, identity: dict, settings: dict) -> dict:
+    """A job's full effective settings as the provenance of its outputs holds them: the
+    command it ran, its identity (the rule's wildcards) and its --settings as given."""
+    return {"command": command, **identity, **settings}
+
+
 def model_streams(job: TrainJob):
     """Per model: (torch init generator, numpy data generator), from its own seed key."""
     inits, data, entropy = [], [], []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import ConfigError, from_settings
 from rnnmem.memorization import capacity as mc
 from rnnmem.memorization.capacity import CapacitySettings
-from rnnmem.memorization.job import TrainJob, add_job_arguments, identity_of
+from rnnmem.memorization.job import TrainJob, add_job_arguments, identity_of, job_record
 from rnnmem.memorization.task import capacity_stream, task_sequences
 
 
@@ -173,9 +172,11 @@ def main(argv) -> int:
     device = select_device(args.gpus)
     started = time.perf_counter()
     table, curves = probe(job, args.runs, settings, device)
-    prov = provenance(settings=asdict(settings), device=device_label(device), tier=args.tier)
+    # both tables record the job's full effective settings (the tables made from them list it)
+    config = job_record("probe-memorization", identity_of(args), args.settings)
+    prov = provenance(config=config, device=device_label(device), tier=args.tier)
     write_csv(args.out, table, prov)
-    write_csv(args.out_curves, curves)
+    write_csv(args.out_curves, curves, prov)
     if args.device_record:
         record = device_record(device, args.gpus)
         record["seconds"] = round(time.perf_counter() - started, 3)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnmem.core.provenance import jobs_behind
 from rnnmem.memorization.aggregate import MOVING_AVERAGE
 
 # ---------------------------------------------------------------------------------------
@@ -104,6 +105,13 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
 
 def tables_from(args: argparse.Namespace) -> Tables:
     return load_tables({name: getattr(args, name) for name in COLUMNS})
+
+
+def jobs_behind_tables(args: argparse.Namespace) -> list[dict]:
+    """The full settings of the jobs behind the tables `args` names, from each table's
+    record (a missing table has none; a table without its record is an error naming it)."""
+    paths = [Path(getattr(args, name)) for name in COLUMNS]
+    return jobs_behind([path for path in paths if path.exists()])
 
 
 def experiment_rows(frame: pd.DataFrame, experiment: str, cell: str | None = None) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from rnnmem.memorization.job import (
     add_job_arguments,
     epoch_batches,
     identity_of,
+    job_record,
     longest_sequence,
     model_streams,
 )
@@ -149,11 +150,13 @@ def main(argv) -> int:
             "recorded as diverged, other runs kept",
             file=sys.stderr,
         )
+    # the job's full effective settings, which every table made from these files lists
+    record = provenance(config=job_record("train-memorization", identity_of(args), args.settings))
     for seed, path in enumerate(args.out):
         arrays, meta = seed_file_arrays(job, result, seed)
         meta["device"] = device_label(device)
         meta["tier"] = args.tier
-        meta["provenance"] = provenance()
+        meta["provenance"] = record
         save_arrays(path, arrays, meta)
     if args.checkpoint is not None and args.checkpoint.exists():
         args.checkpoint.unlink()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnmem.core.io import write_json
+from rnnmem.core.provenance import read_record, sidecar_path
 from rnnmem.core.seeds import seed_sequence
 from rnnmem.core.settings import from_settings, schema_defaults, settings_json
 from rnnmem.forgetting import claims as fc
@@ -58,6 +60,8 @@ def test_claims_are_inconclusive_without_two_sizes():
 def test_claims_command_writes_both_files_and_names_a_bad_metric(tmp_path, capsys):
     runs = tmp_path / "runs.csv"
     synthetic_runs(runs=3, grid=(1, 2)).to_csv(runs, index=False)
+    jobs = [{"command": "simulate-forgetting", "cell": "lstm"}]  # as aggregation records them
+    write_json(sidecar_path(runs), {"jobs": jobs})
     settings = claim_settings(
         schema_defaults("forgetting", experiment="t", claims={"metrics": ["K_exact"]}),
         "torch",
@@ -66,7 +70,7 @@ def test_claims_command_writes_both_files_and_names_a_bad_metric(tmp_path, capsy
     out = ["--runs", str(runs), "--csv", str(tmp_path / "c.csv"), "--md", str(tmp_path / "c.md")]
     assert fc.main(["--settings", settings_json(settings), *out]) == 0
     assert "Tier: **test**" in (tmp_path / "c.md").read_text()
-    assert (tmp_path / "c.csv.provenance.json").exists()
+    assert read_record(tmp_path / "c.csv")["jobs"] == jobs  # the jobs behind runs.csv
     bad = {**settings, "metrics": ["K_tol_1e-07"]}
     assert fc.main(["--settings", settings_json(bad), *out]) == 2
     assert "forgetting.claims.metrics" in capsys.readouterr().err

@@ -15,6 +15,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from rnnmem.core.io import write_json
+from rnnmem.core.provenance import sidecar_path
 from rnnmem.core.settings import schema_defaults, settings_json
 from rnnmem.memorization import tables as mem_tables
 
@@ -246,10 +248,18 @@ def make_tables(grid_name="default", drop=()):
     }
 
 
+def table_jobs(name: str) -> list[dict]:
+    """The jobs a synthetic table's record names: one made-up job per table, and one that
+    every table shares (a figure made from several tables lists it once)."""
+    return [{"command": "synthetic", "table": name}, {"command": "synthetic", "table": "all"}]
+
+
 def write_tables(folder, frames):
+    """Each table as CSV with its provenance record beside it, as aggregation writes them."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
+        write_json(sidecar_path(folder / f"{name}.csv"), {"jobs": table_jobs(name)})
     return folder
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from rnnmem.core.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY
+from rnnmem.core.provenance import read_record
 from rnnmem.memorization import claims as mem_claims
 from rnnmem.memorization import figures as mem_figures
 from rnnmem.memorization import tables as mem_tables
@@ -24,6 +25,7 @@ from tests.memorization.synthetic import (
     expected_loss,
     make_tables,
     sha,
+    table_jobs,
     with_experiment,
     write_tables,
 )
@@ -291,7 +293,10 @@ def test_claims_cli_smoke_and_empty(tmp_path):
     assert set(table["verdict"]) <= {"holds", "partly", "fails", "inconclusive"}
     assert all(isinstance(json.loads(n), dict) for n in table["numbers"])
     assert "Tier: **smoke**" in md.read_text()
-    assert (tmp_path / "claims.csv.provenance.json").exists()
+    record = read_record(csv)  # the jobs behind every table, each once
+    expected = {json.dumps(j, sort_keys=True) for n in mem_tables.COLUMNS for j in table_jobs(n)}
+    assert [json.dumps(j, sort_keys=True) for j in record["jobs"]] == sorted(expected)
+    assert record["theta"] == 0.05 and record["tier"] == "smoke"
     distance = pd.read_csv(tmp_path / "distance.csv")
     assert {"D", "bound", "N", "mc_mean_trained", "mc_mean_initial"} <= set(distance.columns)
 

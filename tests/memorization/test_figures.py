@@ -3,19 +3,24 @@ synthetic.py), the quantities they share with the claims, and the report caption
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from rnnmem.core.provenance import read_record, sidecar_path
 from rnnmem.memorization import figures as mem_figures
 from rnnmem.memorization import heatmaps
 from rnnmem.memorization import tables as mem_tables
 from rnnmem.memorization.aggregate import first_hit_epoch
 from rnnmem.memorization.figure_list import FIGURES
 from tests.memorization.synthetic import (
+    THETA,
     figures_args,
     make_tables,
     sha,
+    table_jobs,
     write_tables,
 )
 
@@ -39,6 +44,28 @@ def test_figures_smoke_grid_written_and_byte_identical(tmp_path):
     for a, b in zip(first, second, strict=True):
         assert a.exists() and a.stat().st_size > 1000, a.name
         assert sha(a) == sha(b), f"{a.name} differs between two runs"
+
+
+def test_each_figure_records_its_settings_and_the_jobs_behind_its_tables(tmp_path):
+    results = write_tables(tmp_path / "results", make_tables("smoke"))
+    args = figures_args(results, tmp_path / "fig", "smoke", curve_epochs=10)
+    assert mem_figures.main(args) == 0
+    expected = sorted(
+        {json.dumps(j, sort_keys=True) for name in mem_tables.COLUMNS for j in table_jobs(name)}
+    )
+    for stem in FIGURES:
+        record = read_record(tmp_path / "fig" / f"{stem}.png")
+        assert [json.dumps(j, sort_keys=True) for j in record["jobs"]] == expected, stem
+        assert record["settings"] == {"theta": THETA, "curve_epochs": 10}
+        assert record["tier"] == "smoke"
+    assert not list((tmp_path / "fig").glob("*.pdf.provenance.json"))  # the PDF shares it
+
+
+def test_a_table_without_its_record_is_named(tmp_path):
+    results = write_tables(tmp_path / "results", make_tables("smoke"))
+    sidecar_path(results / "esn.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="esn.csv: no provenance record"):
+        mem_figures.main(figures_args(results, tmp_path / "fig", "smoke"))
 
 
 def test_figures_default_grid(tmp_path, default_frames):

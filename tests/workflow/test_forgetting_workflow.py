@@ -7,6 +7,7 @@ clean errors on bad config that name the key.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import copy_repo, planned_jobs, snakemake, tree_hashes
+
+from rnnmem.core.provenance import read_record
+from rnnmem.core.settings import validate
+from rnnmem.forgetting import plan
+from rnnmem.forgetting.settings import simulate_settings
 
 pytestmark = pytest.mark.workflow
 
@@ -84,6 +90,8 @@ def test_smoke_run_writes_every_output(workdir):
     for folder in (out, out / "keras22"):
         for name in names:
             assert (folder / name).stat().st_size > 0, folder / name
+            if name.endswith(".png"):  # its record beside it (the PDF shares it)
+                assert (folder / f"{name}.provenance.json").is_file(), folder / name
         assert len(list((folder / "runs").rglob("run*.npz"))) == 2 * 2 * 2 * 2  # one per run
         runs = pd.read_csv(folder / "runs.csv")
         assert len(runs) == 16 and set(runs["device"]) == {"cpu"}
@@ -98,6 +106,29 @@ def test_smoke_run_writes_every_output(workdir):
     logs = workdir / "logs" / "forgetting" / "simulate"
     assert (logs / "gru-in2-u2.device.json").exists()
     assert (logs / "gru-in2-u2.runtime.json").exists()
+
+
+def test_every_output_records_the_full_settings_of_the_jobs_behind_it(workdir):
+    """Tables, decay medians, figures and claims: each lists every simulation job of its
+    variant with exactly the settings that job was given."""
+    tier = yaml.safe_load((workdir / "config/smoke.yaml").read_text())["forgetting"]
+    merged = {  # as Snakemake merges the test's config file onto the tier's
+        k: {**tier.get(k, {}), **v} if isinstance(v, dict) else v
+        for k, v in TEST_FORGETTING.items()
+    }
+    section = validate({**tier, **merged}, "forgetting", prefix="forgetting")
+    for variant in section["variants"]:
+        settings = simulate_settings(section, variant)
+        expected = sorted(
+            json.dumps({"command": "simulate-forgetting", **job, **settings}, sort_keys=True)
+            for job in plan.jobs(section)
+        )
+        out = workdir / plan.out_dir(variant)
+        names = ["runs.csv", "summary.csv", "decay_medians.npz", "claims.csv", "decay.png"]
+        names += [f"heatmap_{m}.png" for m in section["figures"]["metrics"]]
+        for name in names:
+            jobs = read_record(out / name)["jobs"]
+            assert sorted(json.dumps(j, sort_keys=True) for j in jobs) == expected, out / name
 
 
 def test_results_hold_no_machine_specific_text(workdir):
@@ -160,6 +191,7 @@ def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
         ("forgetting/claims.py", {"claims"}),
         ("forgetting/aggregate.py", {"aggregate", "figures", "claims"}),
         ("core/plotting.py", {"figures"}),
+        ("forgetting/plan.py", set()),  # planning code: no job runs it
     ],
 )
 def test_code_change_reruns_only_the_rules_running_that_code(workdir, module, expected):

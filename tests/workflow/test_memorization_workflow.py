@@ -7,6 +7,7 @@ smoke tier with the other studies disabled (tests/workflow has their own workflo
 so it needs no network and takes a few minutes.
 """
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, copy_repo, planned_jobs, snakemake, tree_hashes
+
+from rnnmem.core.provenance import read_record
+from rnnmem.core.settings import validate
+from rnnmem.memorization import plan
+from rnnmem.memorization.figure_list import FIGURES
 
 pytestmark = pytest.mark.workflow
 
@@ -83,8 +89,48 @@ def test_smoke_tier_writes_every_figure_and_claim(smoke):
     assert (runs["final_loss"] <= 0.5).all()
     assert set(runs["device"]) == {"cpu"}
     # every table's provenance sidecar is a declared output, so it is there
-    for table in ("runs", "curves", "summary", "capacity", "capacity_curves", "esn", "claims"):
+    for table in (
+        "runs", "curves", "summary", "capacity", "capacity_curves", "esn", "esn_task", "claims"
+    ):  # fmt: skip
         assert (out / f"{table}.csv.provenance.json").exists(), table
+
+
+def planned_records() -> dict[str, list[str]]:
+    """The job records the smoke tier's outputs must hold, by kind (as sorted JSON)."""
+    mem = validate(smoke_config()["memorization"], "memorization", prefix="memorization")
+    records = {"train": [], "probe": []}
+    for job in plan.jobs(mem):
+        identity = {"experiment": job.experiment, **job.wildcards}
+        wild = {k: str(v) for k, v in job.wildcards.items()}
+        for kind in records:
+            settings = getattr(plan, f"{kind}_settings")(mem, job.experiment, wild)
+            command = f"{kind}-memorization"
+            records[kind].append({"command": command, **identity, **settings})
+    records["esn"] = [{"command": "esn-capacity", **plan.esn_settings(mem)}]
+    return {kind: sorted(json.dumps(r, sort_keys=True) for r in rs) for kind, rs in records.items()}
+
+
+def test_every_output_records_the_full_settings_of_the_jobs_behind_it(smoke):
+    out, expected = smoke / "results/memorization", planned_records()
+
+    def jobs(name):
+        return sorted(json.dumps(r, sort_keys=True) for r in read_record(out / name)["jobs"])
+
+    for table in ("runs", "curves", "summary"):
+        assert jobs(f"{table}.csv") == expected["train"], table
+    for table in ("capacity", "capacity_curves"):
+        assert jobs(f"{table}.csv") == expected["probe"], table
+    for table in ("esn", "esn_task"):
+        assert [json.dumps(read_record(out / f"{table}.csv")["config"], sort_keys=True)] == (
+            expected["esn"]
+        )
+    probes = sorted((out / "capacity").rglob("*_curves.csv"))
+    assert len(probes) == len(expected["probe"])
+    for curves in probes:  # each probe's curves share its table's record
+        assert read_record(curves) == read_record(str(curves).replace("_curves.csv", ".csv"))
+    everything = sorted(expected["train"] + expected["probe"] + expected["esn"])
+    for name in ["claims.csv", *(f"{stem}.png" for stem in FIGURES)]:
+        assert jobs(name) == everything, name
 
 
 def test_rerun_has_nothing_to_do(smoke):
@@ -152,6 +198,7 @@ LEAF_STAGES = ("memorization/figures", "memorization/heatmaps", "memorization/cl
         ("memorization/figures", {"figures_memorization"}),
         ("memorization/heatmaps", {"figures_memorization"}),
         ("memorization/claims_heatmaps", {"claims_memorization"}),
+        ("memorization/plan", set()),  # planning code: no job runs it
     ],
 )
 def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
@@ -171,7 +218,7 @@ def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
         assert "esn_capacity" not in rerun, jobs
     if module == "core/plotting":  # styling: figure rules only (of every enabled study)
         assert all(rule.startswith("figures_") for rule in rerun), jobs
-    if module in LEAF_STAGES:  # a figures or claims module: that rule only
+    if module in LEAF_STAGES or not expected:  # a figures or claims module: that rule only
         assert rerun == expected, jobs
 
 
@@ -187,8 +234,26 @@ def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
             lambda c: c["memorization"]["experiments"]["fig9"].update(positions=[1, 11]),
             "memorization.experiments.fig9.positions",
         ),
+        (
+            lambda c: c["memorization"].update(overrides=[{"experiment": "fig44", "lr": 0.1}]),
+            "memorization.overrides[0].experiment: 'fig44'",
+        ),
+        (
+            lambda c: c["memorization"].update(
+                overrides=[{"experiment": "fig6", "lr": 0.1}, {"experiment": "fig6", "layers": 7}]
+            ),
+            "memorization.overrides[1].layers: 7",
+        ),
     ],
-    ids=["unknown-key", "wrong-type", "out-of-range", "unknown-top-key", "impossible-grid"],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "out-of-range",
+        "unknown-top-key",
+        "impossible-grid",
+        "override-unknown-experiment",
+        "override-matches-no-job",
+    ],
 )
 def test_bad_config_is_named_and_loses_nothing(smoke, edit, named):
     before = tree_hashes(smoke / "results")
@@ -196,6 +261,7 @@ def test_bad_config_is_named_and_loses_nothing(smoke, edit, named):
     out = snakemake(smoke, "--configfile", bad, "--cores", "2", check=False)
     assert out.returncode != 0
     assert named in out.stdout + out.stderr
+    assert "Building DAG of jobs" not in out.stdout + out.stderr  # stopped while parsing
     assert tree_hashes(smoke / "results") == before
 
 

@@ -1,10 +1,11 @@
 # The forgetting-time study (spec/forgetting-time.md): simulate -> aggregate -> figures and
-# claims. One simulation job per (variant, cell, n_in, units) runs all of its runs; every job
-# gets its settings as one JSON object (rnnmem.forgetting.settings picks them from the config).
+# claims. One simulation job per (variant, cell, n_in, units) runs all of its runs. What jobs
+# exist and where their files go is rnnmem.forgetting.plan; what each job gets is
+# rnnmem.forgetting.settings (both tested without Snakemake): the rules below loop over them.
 from snakemake.exceptions import WorkflowError
 
+from rnnmem.forgetting import plan as forget_plan
 from rnnmem.forgetting.settings import (
-    CELLS,
     claim_settings,
     config_problems,
     figure_settings,
@@ -13,42 +14,28 @@ from rnnmem.forgetting.settings import (
 )
 
 FORGET = study_config("forgetting")
-# The primary variant owns results/forgetting/; a sensitivity variant gets a subfolder.
-FORGET_OUT = {
-    v: "results/forgetting" if v == "torch" else f"results/forgetting/{v}"
-    for v in FORGET["variants"]
-}
-FORGET_LOG = {v: out.replace("results/", "logs/", 1) for v, out in FORGET_OUT.items()}
-FORGET_JOB = "{cell}-in{n_in}-u{units}"
-FORGET_RUN_IDS = [f"{r:02d}" for r in range(FORGET["runs"])]
 # Cross-key checks the schema cannot express, each naming its key.
 FORGET_PROBLEMS = config_problems(FORGET)
 if FORGET_PROBLEMS:
     raise WorkflowError("\n".join(FORGET_PROBLEMS))
 
-FORGET_FIGURES = FORGET["figures"]
+FORGET_JOB = forget_plan.JOB_ID
 
 
 for variant in FORGET["variants"]:
-    out, logs = FORGET_OUT[variant], FORGET_LOG[variant]
+    out, logs = forget_plan.out_dir(variant), forget_plan.log_dir(variant)
 
     rule:
         name:
             f"simulate_forgetting_{variant}"
         output:
-            expand(
-                f"{out}/runs/{FORGET_JOB}/run{{run}}.npz",
-                run=FORGET_RUN_IDS,
-                allow_missing=True,
-            ),
+            forget_plan.run_files(FORGET, variant),
         log:
             log=f"{logs}/simulate/{FORGET_JOB}.log",
             device=f"{logs}/simulate/{FORGET_JOB}.device.json",
             runtime=f"{logs}/simulate/{FORGET_JOB}.runtime.json",
         wildcard_constraints:
-            cell="|".join(CELLS),
-            n_in=r"[1-9]\d*",
-            units=r"[1-9]\d*",
+            **forget_plan.WILDCARD_CONSTRAINTS,
         conda:
             "../envs/train.yaml"
         threads: FORGET["threads"]
@@ -67,13 +54,7 @@ for variant in FORGET["variants"]:
         name:
             f"aggregate_forgetting_{variant}"
         input:
-            expand(
-                f"{out}/runs/{FORGET_JOB}/run{{run}}.npz",
-                cell=FORGET["cells"],
-                n_in=FORGET["n_in"],
-                units=FORGET["units"],
-                run=FORGET_RUN_IDS,
-            ),
+            forget_plan.all_run_files(FORGET, variant),
         output:
             runs=report(
                 f"{out}/runs.csv",
@@ -89,6 +70,7 @@ for variant in FORGET["variants"]:
                 subcategory=variant,
             ),
             summary_provenance=f"{out}/summary.csv.provenance.json",
+            # its record is in its own meta (an .npz holds one)
             decay=f"{out}/decay_medians.npz",
         log:
             f"{logs}/aggregate.log",
@@ -111,16 +93,18 @@ for variant in FORGET["variants"]:
         output:
             heatmaps=[
                 report(
-                    f"{out}/heatmap_{metric}.png",
+                    path,
                     caption="../report/forgetting/heatmap.rst",
                     category="Forgetting time",
                     subcategory=variant,
                 )
-                for metric in FORGET_FIGURES["metrics"]
+                for path in forget_plan.heatmap_files(FORGET, variant, "png")
             ],
-            heatmap_pdfs=[
-                f"{out}/heatmap_{metric}.pdf" for metric in FORGET_FIGURES["metrics"]
-            ],
+            heatmap_pdfs=forget_plan.heatmap_files(FORGET, variant, "pdf"),
+            # one record per figure, beside its PNG (its PDF shares it)
+            heatmap_provenance=forget_plan.heatmap_files(
+                FORGET, variant, "png.provenance.json"
+            ),
             decay=report(
                 f"{out}/decay.png",
                 caption="../report/forgetting/decay.rst",
@@ -128,6 +112,7 @@ for variant in FORGET["variants"]:
                 subcategory=variant,
             ),
             decay_pdf=f"{out}/decay.pdf",
+            decay_provenance=f"{out}/decay.png.provenance.json",
         log:
             f"{logs}/figures.log",
         conda:
@@ -173,18 +158,6 @@ for variant in FORGET["variants"]:
     if study_enabled("forgetting"):
         register_study(
             f"forgetting-{variant}",
-            [
-                f"{out}/runs.csv",
-                f"{out}/summary.csv",
-                *[
-                    f"{out}/heatmap_{m}.{ext}"
-                    for m in FORGET_FIGURES["metrics"]
-                    for ext in ("png", "pdf")
-                ],
-                f"{out}/decay.png",
-                f"{out}/decay.pdf",
-                f"{out}/claims.csv",
-                f"{out}/claims.md",
-            ],
+            forget_plan.targets(FORGET, variant),
             claims=f"{out}/claims.csv",
         )

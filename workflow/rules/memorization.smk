@@ -1,11 +1,23 @@
 # The memory-distance study (spec/memory-distance.md): train -> probe -> aggregate ->
 # figures and claims. One training job per (experiment, cell, task, layers, units).
-# Every job gets its settings as one JSON object (--settings, built from the validated
-# config in memorization/jobs.smk), its identity from the wildcards, and explicit input
-# and output paths; every file a job writes is declared (provenance sidecars included).
+# What jobs exist and what each gets is rnnmem.memorization.plan (tested without
+# Snakemake): the rules below loop over it. Every job gets its settings as one JSON object
+# (--settings), its identity from the wildcards, and explicit input and output paths; every
+# file a job writes is declared (provenance records included).
+from snakemake.exceptions import WorkflowError
 
+from rnnmem.memorization import plan as mem_plan
+from rnnmem.memorization.figure_list import FIGURES as MEM_FIGURES
 
-include: "memorization/jobs.smk"
+MEM = study_config("memorization")
+# Cross-key checks the schema cannot express, each naming its key.
+MEM_PROBLEMS = mem_plan.config_problems(MEM)
+if MEM_PROBLEMS:
+    raise WorkflowError("\n".join(MEM_PROBLEMS))
+
+MEM_OUT, MEM_LOG, MEM_JOB = mem_plan.OUT, mem_plan.LOGS, mem_plan.JOB_ID
+# The per-job rules (train, probe, ESN) record the tier's name, the tables, figures and
+# claims its full label (TIER): a --config override reruns only the jobs it changes.
 
 
 for name in MEM["experiments"]:
@@ -14,10 +26,10 @@ for name in MEM["experiments"]:
         name:
             f"train_memorization_{name}"
         output:
-            seed_files(name),
+            mem_plan.seed_files(MEM, name),
         log:
-            log=f"logs/memorization/train_{name}/{MEM_JOB}.log",
-            device=f"logs/memorization/train_{name}/{MEM_JOB}.device.json",
+            log=f"{MEM_LOG}/train_{name}/{MEM_JOB}.log",
+            device=f"{MEM_LOG}/train_{name}/{MEM_JOB}.device.json",
         conda:
             "../envs/train.yaml"
         threads: 1
@@ -25,8 +37,8 @@ for name in MEM["experiments"]:
             gpu=1,
         params:
             experiment=name,
-            settings=train_settings(name),
-            tier=TIER,
+            settings=mem_plan.settings_param(mem_plan.train_settings, MEM, name),
+            tier=TIER_NAME,
             # Written while the job runs, removed when its outputs are complete: a job
             # killed part-way resumes from it (so it is no declared output).
             checkpoint=f"{MEM_OUT}/checkpoints/{name}/{MEM_JOB}.npz",
@@ -42,14 +54,15 @@ for name in MEM["experiments"]:
         name:
             f"probe_memorization_{name}"
         input:
-            seed_files(name),
+            mem_plan.seed_files(MEM, name),
         output:
-            table=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}.csv",
-            provenance=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}.csv.provenance.json",
-            curves=f"{MEM_OUT}/capacity/{name}/{MEM_JOB}_curves.csv",
+            table=mem_plan.capacity_file(name),
+            provenance=f"{mem_plan.capacity_file(name)}.provenance.json",
+            curves=mem_plan.capacity_file(name, "_curves"),
+            curves_provenance=f"{mem_plan.capacity_file(name, '_curves')}.provenance.json",
         log:
-            log=f"logs/memorization/probe_{name}/{MEM_JOB}.log",
-            device=f"logs/memorization/probe_{name}/{MEM_JOB}.device.json",
+            log=f"{MEM_LOG}/probe_{name}/{MEM_JOB}.log",
+            device=f"{MEM_LOG}/probe_{name}/{MEM_JOB}.device.json",
         conda:
             "../envs/train.yaml"
         threads: 1
@@ -57,8 +70,8 @@ for name in MEM["experiments"]:
             gpu=1,
         params:
             experiment=name,
-            settings=probe_settings(name),
-            tier=TIER,
+            settings=mem_plan.settings_param(mem_plan.probe_settings, MEM, name),
+            tier=TIER_NAME,
             code=command_code("probe-memorization"),
         shell:
             "python -m rnnmem probe-memorization --experiment {params.experiment} "
@@ -73,20 +86,15 @@ rule esn_capacity:
         table=f"{MEM_OUT}/esn.csv",
         provenance=f"{MEM_OUT}/esn.csv.provenance.json",
         task=f"{MEM_OUT}/esn_task.csv",
+        task_provenance=f"{MEM_OUT}/esn_task.csv.provenance.json",
     log:
-        "logs/memorization/esn_capacity.log",
+        f"{MEM_LOG}/esn_capacity.log",
     conda:
         "../envs/analysis.yaml"
     threads: 1
     params:
-        settings=settings_json(
-            {
-                "capacity": MEM["capacity"],
-                "esn": MEM["esn"],
-                "task": {k: MEM[k] for k in MEM_TASK_KEYS},
-            }
-        ),
-        tier=TIER,
+        settings=settings_json(mem_plan.esn_settings(MEM)),
+        tier=TIER_NAME,
         code=command_code("esn-capacity"),
     shell:
         "python -m rnnmem esn-capacity --settings {params.settings:q} --tier {params.tier} "
@@ -95,9 +103,9 @@ rule esn_capacity:
 
 rule aggregate_memorization:
     input:
-        runs=all_seed_files(),
-        capacity=all_capacity_files(""),
-        curves=all_capacity_files("_curves"),
+        runs=mem_plan.all_seed_files(MEM),
+        capacity=mem_plan.all_capacity_files(MEM),
+        curves=mem_plan.all_capacity_files(MEM, "_curves"),
     output:
         runs=f"{MEM_OUT}/runs.csv",
         runs_provenance=f"{MEM_OUT}/runs.csv.provenance.json",
@@ -114,13 +122,11 @@ rule aggregate_memorization:
         capacity_curves=f"{MEM_OUT}/capacity_curves.csv",
         capacity_curves_provenance=f"{MEM_OUT}/capacity_curves.csv.provenance.json",
     log:
-        "logs/memorization/aggregate.log",
+        f"{MEM_LOG}/aggregate.log",
     conda:
         "../envs/analysis.yaml"
     params:
-        settings=settings_json(
-            {"theta": MEM["theta"], "curve_experiments": MEM["curve_experiments"]}
-        ),
+        settings=settings_json(mem_plan.aggregate_settings(MEM)),
         tier=TIER,
         code=command_code("aggregate-memorization"),
     shell:
@@ -132,7 +138,8 @@ rule aggregate_memorization:
         "--out-capacity-curves {output.capacity_curves} > {log} 2>&1"
 
 
-# The inputs of figures and claims: the aggregated tables and the ESN baseline.
+# The inputs of figures and claims: the aggregated tables and the ESN baseline (each
+# table's record lies beside it, named by the rule that writes it).
 MEM_TABLE_FILES = dict(
     runs=rules.aggregate_memorization.output.runs,
     curves=rules.aggregate_memorization.output.curves,
@@ -147,7 +154,7 @@ rule figures_memorization:
     input:
         **MEM_TABLE_FILES,
     output:
-        [
+        pngs=[
             report(
                 f"{MEM_OUT}/{stem}.png",
                 caption=f"../report/memorization/{caption}.rst",
@@ -156,22 +163,23 @@ rule figures_memorization:
             )
             for stem, caption in MEM_FIGURES.items()
         ],
-        [f"{MEM_OUT}/{stem}.pdf" for stem in MEM_FIGURES],
+        pdfs=[f"{MEM_OUT}/{stem}.pdf" for stem in MEM_FIGURES],
+        # one record per figure, beside its PNG (its PDF shares it)
+        provenance=[f"{MEM_OUT}/{stem}.png.provenance.json" for stem in MEM_FIGURES],
     log:
-        "logs/memorization/figures.log",
+        f"{MEM_LOG}/figures.log",
     conda:
         "../envs/analysis.yaml"
     params:
-        settings=settings_json(
-            {"theta": MEM["theta"], "curve_epochs": MEM["curve_epochs"]}
-        ),
+        settings=settings_json(mem_plan.figure_settings(MEM)),
         tier=TIER,
         code=command_code("figures-memorization"),
     shell:
         "python -m rnnmem figures-memorization --settings {params.settings:q} "
         "--tier {params.tier} --runs {input.runs} --curves {input.curves} "
         "--capacity {input.capacity} --capacity-curves {input.capacity_curves} "
-        "--esn {input.esn} --esn-task {input.esn_task} --out {output} > {log} 2>&1"
+        "--esn {input.esn} --esn-task {input.esn_task} "
+        "--out {output.pngs} {output.pdfs} > {log} 2>&1"
 
 
 rule claims_memorization:
@@ -186,17 +194,11 @@ rule claims_memorization:
             category="Memorization",
         ),
     log:
-        "logs/memorization/claims.log",
+        f"{MEM_LOG}/claims.log",
     conda:
         "../envs/analysis.yaml"
     params:
-        settings=settings_json(
-            {
-                "theta": MEM["theta"],
-                "theta_sensitivity": MEM["theta_sensitivity"],
-                "curve_epochs": MEM["curve_epochs"],
-            }
-        ),
+        settings=settings_json(mem_plan.claim_settings(MEM)),
         tier=TIER,
         code=command_code("claims-memorization"),
     shell:
