@@ -104,7 +104,9 @@ def _joined(files: list[Path]) -> pd.DataFrame:
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="rnnmem aggregate-memorization", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnmem aggregate-memorization", description=__doc__
+    )
     add_settings_argument(parser)
     parser.add_argument("--tier", required=True, help="tier name, written into runs.csv")
     parser.add_argument("--runs", nargs="+", type=Path, required=True, help="per-seed files")

@@ -97,7 +97,7 @@ def evaluate_claims(t: Tables, theta: float, thetas, curve_epochs: int) -> list[
 
 def main(argv) -> int:
     parser = argparse.ArgumentParser(
-        prog="rnnmem claims-memorization",
+        prog="python -m rnnmem claims-memorization",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -229,7 +229,7 @@ SECTIONS = ("esn", "capacity", "task")
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="rnnmem esn-capacity", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rnnmem esn-capacity", description=__doc__)
     add_settings_argument(parser)
     parser.add_argument("--tier", required=True, help="tier name, recorded with the results")
     parser.add_argument("--out", required=True, help="MC per reservoir (CSV)")

@@ -308,7 +308,7 @@ def write_figures(t: Tables, pngs: dict, tier: str, theta: float, curve_epochs: 
 
 def main(argv) -> int:
     parser = argparse.ArgumentParser(
-        prog="rnnmem figures-memorization",
+        prog="python -m rnnmem figures-memorization",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -158,7 +158,9 @@ def probe(job: TrainJob, seed_files: list[Path], settings: CapacitySettings, dev
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="rnnmem probe-memorization", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnmem probe-memorization", description=__doc__
+    )
     add_job_arguments(parser)
     parser.add_argument("--runs", nargs="+", type=Path, required=True, help="the job's seed files")
     parser.add_argument("--out", type=Path, required=True, help="capacity table (CSV)")

@@ -131,7 +131,9 @@ def seed_file_arrays(job: TrainJob, result: dict, seed: int):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="rnnmem train-memorization", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnmem train-memorization", description=__doc__
+    )
     add_job_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, default=None, help="resume file (optional)")
     parser.add_argument("--out", nargs="+", required=True, help="one output file per seed")
