@@ -1,4 +1,4 @@
-"""Forgetting time of randomly initialised LSTM/GRU layers (spec/forgetting-time.md).
+"""Forgetting time of randomly initialised LSTM/GRU layers (docs/studies/forgetting.md).
 
 Two input sequences A = [P_A; S] and B = [P_B; S] differ only in their first D steps.
 Both go through the same untrained single recurrent layer from the zero state; the study
@@ -9,7 +9,7 @@ Stages, as in every study package:
     settings   the study's vocabulary (cells, variants) and each job's settings dataclass
     plan       output folders per variant, the jobs and their files (read by the workflow)
     steppers   Keras-default initial weights and the two layer steppers (torch, keras22)
-    metrics    the metrics of spec 4 from a gap sequence d_t, bitwise state equality
+    metrics    the metrics of forgetting.md §4 from a gap sequence d_t, bitwise state equality
     simulate   one run (early stop on bitwise full-state equality) and the simulate command
     aggregate  per-run files -> runs.csv, summary.csv, decay_medians.npz
     figures    heat maps (LSTM | GRU) and the decay plot

@@ -1,4 +1,4 @@
-"""Aggregation of the per-run files (spec 5): the `aggregate-forgetting` command.
+"""Aggregation of the per-run files (forgetting.md §5): the `aggregate-forgetting` command.
 
 Writes runs.csv (one row per run), summary.csv (one row per grid cell: mean, median, sd, min,
 max and number censored of every metric) and decay_medians.npz (per cell, the median over
@@ -65,7 +65,7 @@ def load_runs(paths) -> tuple[pd.DataFrame, dict, list[str], dict]:
 
 
 def summarise(runs: pd.DataFrame, metrics) -> pd.DataFrame:
-    """One row per (variant, cell, n_in, units): the spec-5 statistics of every metric.
+    """One row per (variant, cell, n_in, units): the statistics of forgetting.md §5 of every metric.
 
     Censored values count as T - D (they are stored that way); sd is the sample sd.
     """

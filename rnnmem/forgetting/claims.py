@@ -1,4 +1,4 @@
-"""Claims of the post (spec 9): the `claims-forgetting` command.
+"""Claims of the post (forgetting.md §9): the `claims-forgetting` command.
 
 L1, L2 (LSTM) and G1, G2 (GRU) under each chosen metric, with bootstrap intervals of the
 regression slopes, plus the secondary LSTM-vs-GRU observation O1, as claims.csv / claims.md.
@@ -88,7 +88,7 @@ def needed(fraction: float, count: int) -> int:
 
 
 def cell_checks(frame: pd.DataFrame, metric: str, larger_units: bool):
-    """Row / column checks on the cell means (spec 9).
+    """Row / column checks on the cell means (forgetting.md §9).
 
     units direction: per n_in row, mean at max u > mean at min u, Spearman(u, mean) > 0;
     input direction: per column with u >= 2, Spearman(n_in, mean) < 0.

@@ -1,4 +1,4 @@
-"""Figures of the study (spec 8): the `figures-forgetting` command.
+"""Figures of the study (forgetting.md §8): the `figures-forgetting` command.
 
 One figure per metric with two heat maps (LSTM | GRU) in the post's layout, and the decay
 plot of the output gap; PNG + PDF, tier stamped (rnnmem.core.plotting). Each PNG gets a

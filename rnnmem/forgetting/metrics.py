@@ -1,4 +1,4 @@
-"""The metrics of spec 4 from a gap sequence d_t, and bitwise state equality.
+"""The metrics of forgetting.md §4 from a gap sequence d_t, and bitwise state equality.
 
 Imports no torch at the top: workflow/rules/forgetting.smk reads `metric_names` while parsing.
 """
@@ -14,7 +14,7 @@ def eps_label(eps: float) -> str:
 
 
 def metric_names(eps) -> list[str]:
-    """Every per-run metric of spec 4, in table order."""
+    """Every per-run metric of forgetting.md §4, in table order."""
     labels = [eps_label(e) for e in eps]
     return (
         ["K_exact", "S"]
@@ -36,7 +36,7 @@ def _first(hit: np.ndarray) -> int | None:
 
 
 def gap_metrics(gaps: np.ndarray, close: np.ndarray, eps, censor_at: int | None = None) -> dict:
-    """Every metric of spec 4 except S, from the whole shared-part gap sequence.
+    """Every metric of forgetting.md §4 except S, from the whole shared-part gap sequence.
 
     gaps:  d_k = max_i |y^A - y^B| for k = 0 .. n-1 (float64)
     close: allclose test of step k on every unit (bool)

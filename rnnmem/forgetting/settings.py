@@ -86,7 +86,7 @@ class Settings:
     chunk: int  # steps per fused call; state equality is checked at chunk ends
     eps: tuple  # tolerances of K_tol / F_tol
     gaps_stored: int  # first shared gaps d_t written per run
-    early_stop: bool  # stop at bitwise full-state equality (exact, spec 4)
+    early_stop: bool  # stop at bitwise full-state equality (exact, forgetting.md §4)
     fast_mode: bool  # PROPOSAL: stop on a long run of tiny gaps (inexact)
     fast_window: int
     fast_factor: float  # threshold = fast_factor * min(eps)

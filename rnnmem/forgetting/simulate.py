@@ -1,4 +1,4 @@
-"""One run of the study and the `simulate-forgetting` command (spec 3, 4 and 6).
+"""One run of the study and the `simulate-forgetting` command (forgetting.md §3, 4 and 6).
 
 A run draws its weights and inputs from its key, feeds A = [P_A; S] and B = [P_B; S] through
 one layer and records the gaps d_t of the shared part, with the early stop on bitwise
@@ -174,7 +174,7 @@ def simulate_pair(cell, weights, p_a, p_b, shared, settings: Settings, device=No
 def run_one(experiment, cell, n_in, units, run, settings: Settings, device=None, control=False):
     """Draw run `run`'s weights and inputs from its key and simulate it.
 
-    control=True sets P_B := P_A (spec 7 test 1): every gap must then be zero.
+    control=True sets P_B := P_A (forgetting.md §7 test 1): every gap must then be zero.
     Returns {"record": the per-run record (seeds, metrics, flags), "gaps": stored gaps}.
     """
     seq, streams = run_streams(experiment, cell, n_in, units, run)
@@ -227,7 +227,7 @@ def main(argv: list[str]) -> int:
     if args.n_in < 1 or args.units < 1:
         return fail("simulate-forgetting", "--n-in and --units must be >= 1")
     configure_torch(threads=job.threads)
-    # denormal handling changes exact-equality results (spec 11), so it is set explicitly
+    # denormal handling changes exact-equality results (forgetting.md §11), so it is set explicitly
     # and recorded: False = whatever the hardware does by default
     flush_supported = torch.set_flush_denormal(settings.flush_denormal)
     if settings.flush_denormal and not flush_supported:

@@ -1,10 +1,10 @@
-"""Initial weights (Keras defaults, spec 3.1) and the two layer steppers.
+"""Initial weights (Keras defaults, forgetting.md §3.1) and the two layer steppers.
 
 A stepper maps (inputs (L, n_in), state) -> (outputs h (L, u), state, per-step extra state):
 
 * TorchStepper, the primary variant: the fused torch.nn.LSTM / nn.GRU module on chunks
   (= CuDNNLSTM / CuDNNGRU semantics), batch 1;
-* Keras22Stepper, the sensitivity variant (spec 3.2): a per-step Keras 2.2 CPU cell with
+* Keras22Stepper, the sensitivity variant (forgetting.md §3.2): a per-step Keras 2.2 CPU cell with
   hard-sigmoid gates and one bias vector.
 """
 
@@ -39,7 +39,7 @@ def orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def init_weights(cell: str, n_in: int, units: int, rng: np.random.Generator, dtype="float32"):
-    """Keras-default initial parameters in torch layout (spec 3.1).
+    """Keras-default initial parameters in torch layout (forgetting.md §3.1).
 
     weight_ih: (G*u, n_in) Glorot uniform over the whole stacked matrix
     weight_hh: (G*u, u)    orthogonal columns
@@ -101,7 +101,7 @@ def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
 
 
 class Keras22Stepper:
-    """Sensitivity variant (spec 3.2): Keras 2.2 CPU LSTM/GRU, one bias, per-step loop.
+    """Sensitivity variant (forgetting.md §3.2): Keras 2.2 CPU LSTM/GRU, one bias, per-step loop.
 
     LSTM: i, f, o = hard_sigmoid(...), g = tanh(...), c = f c + i g, h = o tanh(c).
     GRU (reset_after=False): r, z = hard_sigmoid(W x + U h + b),

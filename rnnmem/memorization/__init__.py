@@ -1,4 +1,4 @@
-"""The memory-distance study (spec/memory-distance.md), one module per stage or concept.
+"""The memory-distance study (docs/studies/memorization.md), one module per stage or concept.
 
 task         the random memorization task: sequence lengths, data draws, evaluation
              sets and the inputs of the capacity probes
@@ -16,7 +16,7 @@ aggregate    per-seed files -> runs, curves and summary tables
 tables       the aggregated tables and what figures and claims derive from them
 figures      Figs. 4/5, the loss histogram and the capacity figure; heatmaps: Figs. 6-9;
              plots: their shared drawing helpers; figure_list: the figures by file stem
-claims       the spec's claims, checked: claims_training (1-3), claims_heatmaps (4-9),
+claims       the paper's claims, checked: claims_training (1-3), claims_heatmaps (4-9),
              claims_variants (10-11), claims_capacity (9.3-9.4), claims_common
 bench        the engine against one torch.nn model per run
 """

@@ -1,20 +1,20 @@
-"""Jaeger memory capacity (MC) estimators (spec section 9, PROPOSAL).
+"""Jaeger memory capacity (MC) estimators (memorization.md §9, PROPOSAL).
 
 Everything works on arrays (states and inputs), not on networks, so the same code scores
 trained RNNs, untrained ones and ESNs (rnnmem.memorization.probe, .esn). Pure numpy,
 float64, deterministic. The ridge and the delay count are the study's settings
 (CapacitySettings, config key memorization.capacity): no estimator has a default for them.
 
-Conventions (spec 9.1):
+Conventions (memorization.md §9.1):
 * states[t] is the state s(t) AFTER the system consumed inputs[t];
 * delay p = 1 is the current input u(t), p = 2 is u(t - 1), ... (p <-> task position p);
 * MC_p = squared Pearson correlation, on a held-out window, between u(t + 1 - p) and a ridge
   readout of [s(t); 1] fitted on a training window; clipped to [0, 1]; MC = sum over p >= 1,
   MC_eq3 = sum over p >= 2 (the paper's Eq. 3 read literally).
 
-Ridge (spec 9.2 step 4): lambda = ridge * trace(S^T S) / N with S the raw (uncentred) training
-state matrix (n, N). The intercept (the "1" in [s; 1]) is not penalised: it is fitted by
-centring, which is the usual ridge-with-intercept and keeps the fit invariant to a constant
+Ridge (memorization.md §9.2 step 4): lambda = ridge * trace(S^T S) / N, S the raw
+(uncentred) training state matrix (n, N). The intercept (the "1" in [s; 1]) is not penalised:
+it is fitted by centring, which is the usual ridge-with-intercept and keeps the fit invariant to a constant
 offset of the targets. All delays / task positions are solved at once (multi-target ridge).
 """
 
@@ -30,7 +30,7 @@ _CHUNK_BYTES = 1 << 28  # 256 MiB
 
 @dataclass
 class CapacitySettings:
-    """Jaeger memory capacity measurement (spec section 9.2; config memorization.capacity)."""
+    """Jaeger memory capacity measurement (memorization.md §9.2; config memorization.capacity)."""
 
     washout: int
     train_steps: int
@@ -61,7 +61,7 @@ def _psd_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
     Eigendecomposition with a pseudo-inverse cut-off instead of a plain solve: it stays
     defined when the Gram matrix is singular (a state that never moves, ridge = 0), where
-    it returns the minimum-norm least-squares solution (the spec's pseudo-inverse option).
+    it returns the minimum-norm least-squares solution (memorization.md §9.2's pseudo-inverse).
     """
     evals, evecs = np.linalg.eigh(gram)  # (M, N), (M, N, N), ascending
     n_units = gram.shape[-1]
@@ -122,7 +122,7 @@ def _model_chunks(n_models: int, bytes_per_model: int):
 
 
 # ---------------------------------------------------------------------------------------
-# Stream memory capacity (spec 9.2 steps 1-5)
+# Stream memory capacity (memorization.md §9.2 steps 1-5)
 # ---------------------------------------------------------------------------------------
 
 
@@ -218,9 +218,9 @@ def delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge) -
 def memory_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge) -> dict:
     """Summary of delay_capacity: {'mc', 'mc_eq3', 'curve', 'bias_estimate'}.
 
-    mc = sum_{p>=1} MC_p (this spec's convention), mc_eq3 = sum_{p>=2} MC_p (Eq. 3 literal),
+    mc = sum_{p>=1} MC_p (the study page's convention), mc_eq3 = sum_{p>=2} MC_p (Eq. 3 literal),
     bias_estimate = max_delay / n_test (an unrelated target scores corr^2 ~ 1/n_test per
-    delay, spec 9.2 step 5).
+    delay, memorization.md §9.2 step 5).
     """
     curve = delay_capacity(states, inputs, washout, n_train, n_test, max_delay, ridge)
     return {**capacity_summary(curve, n_test), "curve": curve}
@@ -236,7 +236,7 @@ def capacity_summary(curve: np.ndarray, n_test: int) -> dict:
 
 
 def max_delays(n_units: int, min_delays: int) -> int:
-    """K = max(2N, min_delays) delays (spec 9.2 step 4) for an N-unit state."""
+    """K = max(2N, min_delays) delays (memorization.md §9.2 step 4) for an N-unit state."""
     return max(2 * int(n_units), int(min_delays))
 
 
@@ -247,7 +247,7 @@ def linear_scalar_capacity_theory(a, max_delay) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# Task-aligned capacity (spec 9.2 step 6) and the ridge readout's MAE on the task
+# Task-aligned capacity (memorization.md §9.2 step 6) and the ridge readout's MAE on the task
 # ---------------------------------------------------------------------------------------
 
 

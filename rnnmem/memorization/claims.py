@@ -1,9 +1,9 @@
-"""Claim checks of the memory-distance study (spec memory-distance.md, §8-9).
+"""Claim checks of the memory-distance study (docs/studies/memorization.md §8-9).
 
     python -m rnnmem claims-memorization --settings JSON --tier smoke \\
         --runs runs.csv ... --esn-task esn_task.csv --csv claims.csv --md claims.md
 
-Checks the spec's §8 claims 1-11 (claims_training, claims_heatmaps, claims_variants) and
+Checks memorization.md §8 claims 1-11 (claims_training, claims_heatmaps, claims_variants) and
 the §9.3-9.4 capacity checks (claims_capacity) and writes them as claims.csv (with its
 provenance sidecar: the settings of the jobs behind the tables) and claims.md. A claim
 whose experiment is absent from a tier is "inconclusive", never a crash. --settings: theta,
@@ -59,7 +59,7 @@ def with_sensitivity(check, t: Tables, theta: float, thetas) -> Claim:
 
 
 def evaluate_claims(t: Tables, theta: float, thetas, curve_epochs: int) -> list[Claim]:
-    """Claims 1-11 of the spec's §8 in order, then the two capacity checks of §9."""
+    """Claims 1-11 of memorization.md §8 in order, then the two capacity checks of §9."""
 
     # Claims 2 and 3 also need the plotted window of the learning curves.
     def fig4_shape(tables, th):

@@ -1,4 +1,4 @@
-"""Memory capacity checks (spec §9.3-9.4, PROPOSAL): Jaeger's bound MC <= N, and the
+"""Memory capacity checks (memorization.md §9.3-9.4, a proposal): Jaeger's bound MC <= N, and the
 capacity of the trained networks against their memory distance D.
 """
 
@@ -32,9 +32,8 @@ from rnnmem.memorization.tables import (
 def claim_capacity_bound(t: Tables, theta: float) -> Claim:
     """MC <= N + 0.05 for every measured network and ESN (sanity of the MC estimates)."""
     statement = (
-        "PROPOSAL (spec 9.3/9.4): Jaeger's bound MC <= N holds for every trained and initial "
-        "network "
-        "and every ESN (sanity check of the capacity measurement)."
+        "PROPOSAL (memorization.md §9.3/9.4): Jaeger's bound MC <= N holds for every trained "
+        "and initial network and every ESN (sanity check of the capacity measurement)."
     )
     rule = (
         f"MC <= n_state + {MC_SLACK} for every row of capacity.csv (every state: all, top, hc) and "
@@ -113,9 +112,9 @@ def esn_task_comparison(t: Tables, theta: float) -> dict:
 def claim_capacity_vs_distance(t: Tables, theta: float) -> Claim:
     """Compare per (type, task, l, c): Jaeger MC, memorisation distance D and the layer bound."""
     statement = (
-        "PROPOSAL (spec 9.3): the paper links its limit c*l - (l-1) to Jaeger's MC <= N. Per "
-        "(type, "
-        "l, c): the trained networks' MC should account for the delays they memorise."
+        "PROPOSAL (memorization.md §9.3): the paper links its limit c*l - (l-1) to Jaeger's "
+        "MC <= N. Per (type, l, c): the trained networks' MC should account for the delays "
+        "they memorise."
     )
     rule = (
         "(a) stream MC (state = all layers, best trained network of the shape) >= "
@@ -173,7 +172,7 @@ def claim_capacity_vs_distance(t: Tables, theta: float) -> Claim:
     note = (
         "Stream MC and task-aligned MC can disagree for trained networks (their state may drift on "
         "a long "
-        "stream, spec 9.2.7); both are reported, neither corrects the other. "
+        "stream, memorization.md §9.2.7); both are reported, neither corrects the other. "
     )
     note += untested_note(parts, "task-aligned capacity of memorised runs")
     return Claim(

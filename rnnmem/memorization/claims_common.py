@@ -1,4 +1,4 @@
-"""What the claim checks share: the spec's constants (§8, §9) and the comparison helpers.
+"""What the claim checks share: the constants of memorization.md §8, §9 and the comparison helpers.
 
 The threshold theta and the plotted epochs are config keys (memorization.theta,
 memorization.curve_epochs): every claim takes them as arguments.

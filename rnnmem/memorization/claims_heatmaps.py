@@ -1,4 +1,4 @@
-"""Claims about the RNN heat maps (spec §8 claims 4-9, Figs. 6 and 7): the identity case,
+"""Claims about the RNN heat maps (memorization.md §8 claims 4-9, Figs. 6 and 7): the identity case,
 monotonicity in p, c and l, the diagonal, bimodality and the layer bound.
 """
 
@@ -119,7 +119,7 @@ def claim_more_units_layers(t: Tables, theta: float) -> Claim:
         numbers[f"{name}_pairs"], numbers[f"{name}_violations"] = pairs, n_bad
         if n_bad:
             numbers[f"{name}_violations_at"] = capped(bad, 10)
-        # "Rare" for L (< 5%); none at all for D, as the spec words it.
+        # "Rare" for L (< 5%); none at all for D, as the paper words it.
         parts[name] = None if pairs == 0 else (n_bad / pairs < allowed if allowed else n_bad == 0)
     numbers.update(parts_numbers(parts))
     note = untested_note(parts, "with a single cell count or layer count") + gap_note(distance)

@@ -1,5 +1,5 @@
-"""Claims about training (spec §8 claims 1-3): the fixed-guess level, the shape of the RNN
-learning curves (Fig. 4) and the slower LSTM (Fig. 5).
+"""Claims about training (memorization.md §8 claims 1-3): the fixed-guess level, the shape of the
+RNN learning curves (Fig. 4) and the slower LSTM (Fig. 5).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Claims about the other cells and the other task (spec §8 claims 10-11): LSTM and GRU
+"""Claims about the other cells and the other task (memorization.md §8 claims 10-11): LSTM and GRU
 against the RNN (Fig. 8), the fixed-length task against the variable one (Fig. 9).
 """
 

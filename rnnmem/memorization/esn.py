@@ -1,5 +1,5 @@
-"""The echo state network baseline (spec 9.4): memory capacity, task-aligned capacity and
-the task MAE of random tanh reservoirs, per reservoir size N.
+"""The echo state network baseline (memorization.md §9.4): memory capacity, task-aligned capacity
+and the task MAE of random tanh reservoirs, per reservoir size N.
 
     python -m rnnmem esn-capacity --settings JSON --tier smoke --out esn.csv --out-task esn_task.csv
 
@@ -23,7 +23,7 @@ from rnnmem.memorization import capacity as mc
 from rnnmem.memorization.task import TaskSpec, capacity_stream, task_sequences
 
 ESN_TASK = "variable"  # the baseline is scored on Def. 1, the task of Figs. 6-8
-DENSE_BELOW = 10  # reservoirs smaller than this are dense (spec 9.4)
+DENSE_BELOW = 10  # reservoirs smaller than this are dense (memorization.md §9.4)
 
 
 @dataclass
@@ -87,7 +87,7 @@ def spectral_radius_of(W: np.ndarray) -> float:
 def esn_reservoir(
     n_units, rng, *, density, spectral_radius, input_scaling, dense_below=DENSE_BELOW
 ):
-    """Random ESN (spec 9.4): returns W (N, N) and w_in (N,).
+    """Random ESN (memorization.md §9.4): returns W (N, N) and w_in (N,).
 
     W: i.i.d. N(0, 1) entries kept with probability `density` (all kept when
     n_units < dense_below), rescaled to the given spectral radius. A sparse draw whose

@@ -1,4 +1,4 @@
-"""Figures of the memory-distance study (spec memory-distance.md).
+"""Figures of the memory-distance study (docs/studies/memorization.md).
 
     python -m rnnmem figures-memorization --settings JSON --tier smoke \
         --runs runs.csv ... --esn-task esn_task.csv --out fig4_rnn_learning_curves.png ...
@@ -252,7 +252,7 @@ def figure_memory_capacity(t, path, tier, theta) -> None:
     )
     fig.suptitle(
         title + "\nD is censored at the largest tested p; MC = sum over delays of the squared "
-        "correlation of a linear readout (spec 9.2)"
+        "correlation of a linear readout (memorization.md §9.2)"
     )
     save_figure(fig, path, tier)
 

@@ -77,7 +77,7 @@ class TrainJob:
         return f"{self.cell}-{self.task}-l{self.layers}-c{self.units}"
 
     def run_key(self, seed: int, position: int) -> tuple:
-        """The seed key of one run (spec section 3: figure, cell, task, l, c, p, run)."""
+        """The seed key of one run (memorization.md §3: figure, cell, task, l, c, p, run)."""
         return (
             "memorization",
             self.seed,

@@ -4,9 +4,9 @@ Loads the aggregated tables (runs.csv, curves.csv, capacity.csv, capacity_curves
 esn.csv, esn_task.csv, each given by its path; a missing file becomes an empty table) and
 computes what the figures (`figures`, `heatmaps`) and the claim checks (`claims*`) share.
 
-Vocabulary (spec §8): L = mean over seeds of a configuration's final loss; a configuration
-is *memorised* if L < theta; D(type, task, l, c) = the largest p such that every tested
-p' <= p is memorised (0 if p = 1 fails).
+Vocabulary (memorization.md §8): L = mean over seeds of a configuration's final loss; a
+configuration is *memorised* if L < theta; D(type, task, l, c) = the largest p such that every
+tested p' <= p is memorised (0 if p = 1 fails).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rnnmem.core.provenance import jobs_behind
 from rnnmem.memorization.aggregate import MOVING_AVERAGE
 
 # ---------------------------------------------------------------------------------------
-# Constants of the spec shared by the figures and the claims, and the tables' columns
+# Constants of the study shared by the figures and the claims, and the tables' columns
 # ---------------------------------------------------------------------------------------
 # The memorised threshold theta and the plotted epochs of Figs. 4/5 are config keys
 # (memorization.theta, memorization.curve_epochs): every caller passes them.

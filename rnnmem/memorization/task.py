@@ -1,8 +1,8 @@
-"""The random memorization task (spec/memory-distance.md section 2) and its data draws.
+"""The random memorization task (memorization.md §2) and its data draws.
 
 A network reads x_1..x_q, i.i.d. Uniform[0, 1], and must output x_{q+1-p}, the p-th
 element from the end (p = 1 is the last). Every draw here is part of the seed contract
-(spec section 3): the order of draws must not change.
+(memorization.md §3): the order of draws must not change.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ TASK_KEYS = ("min_length", "window", "fixed_length", "long_positions")
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """Sequence lengths of the two task variants (spec section 2).
+    """Sequence lengths of the two task variants (memorization.md §2).
 
     variable (Def. 1): q ~ Uniform{L_p .. L_p + window - 1} with L_p = max(min_length, p)
-    (long_positions 'shift', the spec's DECISION: Def. 1 exactly for p <= min_length), or
+    (long_positions 'shift', a choice, memorization.md: Def. 1 exactly for p <= min_length), or
     L_p = p for every p (long_positions 'offset': q ~ p - 1 + Uniform{1..window}).
     fixed (Def. 2): q = fixed_length; positions p > fixed_length are impossible.
     """
@@ -80,7 +80,7 @@ def pad_time(x: np.ndarray, t_max: int) -> np.ndarray:
 
 
 def eval_set(task: TaskSpec, position: int, n: int, eval_seed: int):
-    """The fixed evaluation set of one (task, p), shared by all runs (spec section 3)."""
+    """The fixed evaluation set of one (task, p), shared by all runs (memorization.md §3)."""
     rng = mt19937(seed_sequence("memorization-eval", eval_seed, task.task, position))
     return task.sample(rng, position, (n,))
 
@@ -93,7 +93,8 @@ def capacity_stream(settings: CapacitySettings) -> np.ndarray:
 
 
 def task_sequences(task: TaskSpec, settings: CapacitySettings, positions: list[int]):
-    """Sequences for the task-aligned capacity (spec 9.2 step 6), one input set for all p.
+    """Sequences of the task-aligned capacity (memorization.md §9.2 step 6), one input set for
+    all p.
 
     One set of S input rows x (S, q_max) serves every position; positions with the same
     length window share one draw of lengths q ~ Uniform{low..high} (S,). Within a window,
