@@ -14,8 +14,9 @@ Conventions (memorization.md §9.1):
 
 Ridge (memorization.md §9.2 step 4): lambda = ridge * trace(S^T S) / N, S the raw
 (uncentred) training state matrix (n, N). The intercept (the "1" in [s; 1]) is not penalised:
-it is fitted by centring, which is the usual ridge-with-intercept and keeps the fit invariant to a constant
-offset of the targets. All delays / task positions are solved at once (multi-target ridge).
+it is fitted by centring, which is the usual ridge-with-intercept and keeps the fit invariant
+to a constant offset of the targets. All delays / task positions are solved at once
+(multi-target ridge).
 """
 
 from __future__ import annotations
