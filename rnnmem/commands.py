@@ -84,6 +84,12 @@ COMMANDS: dict[str, Command] = {
     "compare-long-memory": Command(
         "rnnmem.long_memory.compare:main", "published beside reproduced: Tables 2, 5, 6, Exp. 2"
     ),
+    "compare-forgetting": Command(
+        "rnnmem.forgetting.compare:main", "published beside reproduced: the blog's tables"
+    ),
+    "compare-memorization": Command(
+        "rnnmem.memorization.compare:main", "published beside reproduced: Fig. 6, the text"
+    ),
     # every study
     "claims-summary": Command("rnnmem.core.claims:summary_main", "every study's claims, one table"),
     "reproduction-report": Command(

@@ -32,14 +32,17 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rnnmem.core.compare import (  # noqa: E402
-    AGREES,
     COLUMNS,
     DIFFERS,
-    NOT_RUN,
     compare_mean,
     compare_point,
     not_run,
     summary_line,
+)
+from rnnmem.core.compare_figures import (  # noqa: E402
+    MARKDOWN_HEAD,
+    identity_figure,
+    markdown_row,
 )
 from rnnmem.core.io import read_csv, write_csv, write_json, write_text  # noqa: E402
 from rnnmem.core.plotting import save_figure  # noqa: E402
@@ -156,48 +159,6 @@ def exp2_rows(published: pd.DataFrame, runs, jobs: list[dict], source: str) -> l
 
 
 # ------------------------------------------------------------------------ figures
-def _colour(verdicts) -> list[str]:
-    return ["tab:green" if v == AGREES else "tab:red" for v in verdicts]
-
-
-def identity_figure(rows: pd.DataFrame, panel, label, png, tier: str, title: str, tolerance=0.0):
-    """Published (x) against reproduced (y) per panel, with the identity line; error bars:
-    across the published sd (else the tolerance of the comparison: a number or one per row),
-    up the reproduced 95% interval. `panel`, `label`: one per row."""
-    rows = rows.assign(tolerance=np.broadcast_to(np.asarray(tolerance, float), len(rows)))
-    names = list(dict.fromkeys(panel))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.5, 3.5), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        block, labels = rows[panel == name], label[panel == name]
-        ran = block["verdict"] != NOT_RUN
-        missing = int((~ran).sum())
-        ax.set_title(f"{name}" + (f" ({missing} not run)" if missing else ""), fontsize=8)
-        if not ran.any():
-            ax.text(0.5, 0.5, "not run in this tier", ha="center", transform=ax.transAxes)
-            ax.set_xticks([]), ax.set_yticks([])
-            continue
-        block, labels = block[ran], labels[ran]
-        x, y = block["published"].to_numpy(float), block["reproduced"].to_numpy(float)
-        sd = block["published_sd"].to_numpy(float)
-        xerr = np.where(np.isfinite(sd), sd, block["tolerance"].to_numpy(float))
-        down = np.nan_to_num(y - block["ci_low"].to_numpy(float))
-        up = np.nan_to_num(block["ci_high"].to_numpy(float) - y)
-        ax.errorbar(x, y, xerr=xerr, yerr=[down, up], fmt="none", ecolor="grey", lw=0.8)
-        ax.scatter(x, y, c=_colour(block["verdict"]), s=14, zorder=3)
-        for xi, yi, text in zip(x, y, labels, strict=True):
-            ax.annotate(text, (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6)
-        low, high = min((x - xerr).min(), (y - down).min()), max((x + xerr).max(), (y + up).max())
-        pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
-        ax.plot([low - pad, high + pad], [low - pad, high + pad], "k--", lw=0.8)
-        ax.set_xlabel("published", fontsize=8)
-        ax.ticklabel_format(useOffset=False)
-        ax.locator_params(nbins=4), ax.tick_params(labelsize=7)
-    axes[0][0].set_ylabel("reproduced (95% interval over seeds)", fontsize=8)
-    fig.suptitle(f"{title} (green: agrees, red: differs)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return save_figure(fig, png, tier)
-
-
 def grid_figure(rows: pd.DataFrame, png, tier: str):
     """Table 2 as heat maps: published | reproduced (both relative to the dataset's mean
     published RMSE, so the four series share a colour scale; numbers in the paper's units)
@@ -258,23 +219,6 @@ TITLES = {
 WHAT = {"Table 2": "means", "Experiment 2": "values", "Table 5": "means", "Table 6": "values"}
 
 
-def _g(value) -> str:
-    return "" if value is None or not np.isfinite(value) else f"{value:.4g}"
-
-
-def _markdown_row(r) -> str:
-    published = _g(r.published) + (f" ± {_g(r.published_sd)}" if _g(r.published_sd) else "")
-    if r.verdict == NOT_RUN:
-        reproduced, interval = "not run", ""
-    else:
-        sd = f" ± {_g(r.reproduced_sd)}" if _g(r.reproduced_sd) else ""
-        reproduced = f"{_g(r.reproduced)}{sd} ({r.seeds})"
-        interval = f"[{_g(r.ci_low)}, {_g(r.ci_high)}]" if _g(r.ci_low) else ""
-    verdict = r.verdict + (f" ({r.size})" if r.verdict == DIFFERS else "")
-    cells = [r.cell, r.quantity, published, reproduced, interval, _g(r.difference), _g(r.z)]
-    return "| " + " | ".join([*cells, f"**{verdict}**"]) + " |"
-
-
 def markdown(rows: pd.DataFrame, tier: str, figures: dict[str, str]) -> str:
     """Summary lines, one table per published table, known causes, figures (relative)."""
     tables = list(dict.fromkeys(rows["table"]))
@@ -282,13 +226,11 @@ def markdown(rows: pd.DataFrame, tier: str, figures: dict[str, str]) -> str:
     for table in tables:
         block = rows[rows["table"] == table]
         lines.append(f"- {summary_line(table, block, WHAT[table], block['rule'].iloc[0])}")
-    head = "| cell | quantity | published | reproduced mean ± sd (n) | 95% interval "
-    head += "| difference | z | verdict |"
     for table in tables:
         block = rows[rows["table"] == table]
         lines += ["", f"## {TITLES[table]}", "", f"Agreement: {block['rule'].iloc[0]}.", ""]
-        lines += [head, "|---|---|---:|---:|---:|---:|---:|---|"]
-        lines += [_markdown_row(r) for r in block.itertuples()]
+        lines += MARKDOWN_HEAD
+        lines += [markdown_row(r) for r in block.itertuples()]
     lines += ["", "## Known causes of disagreement and cells not run", ""]
     lines += ["(A1-A16 and § numbers: docs/studies/long-memory.md.)", ""]
     notes = rows[rows["note"] != ""].groupby("note", sort=False)["table"]

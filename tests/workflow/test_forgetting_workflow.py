@@ -24,6 +24,7 @@ from rnnmem.forgetting.settings import simulate_settings
 pytestmark = pytest.mark.workflow
 
 TARGETS = [f"{step}_forgetting_{v}" for v in ("torch", "keras22") for step in ("figures", "claims")]
+TARGETS += ["compare_forgetting"]  # the blog's tables beside the primary variant
 
 # A grid small enough for seconds, large enough for two values along each axis.
 TEST_FORGETTING = {
@@ -108,6 +109,25 @@ def test_smoke_run_writes_every_output(workdir):
     assert (logs / "gru-in2-u2.runtime.json").exists()
 
 
+def test_compare_sets_the_blog_tables_beside_the_torch_runs(workdir):
+    out = workdir / "results" / "forgetting"
+    table = pd.read_csv(out / "comparison.csv", keep_default_na=False, na_values=[""])
+    assert set(table["verdict"]) <= {"agrees", "differs", "not run"}
+    ran = table[table["verdict"] != "not run"]
+    assert len(ran) == 8 * table["table"].nunique() and ran["reproduced"].notna().all()
+    assert "Blog tables, K_exact" in set(table["table"])
+    # a published cell the smoke grid (n_in, units in {1, 2}) did not run: never a zero
+    [missing] = table[(table["cell"] == "LSTM / n_in 128 / 128 units")].head(1).itertuples()
+    assert missing.verdict == "not run" and pd.isna(missing.reproduced) and missing.seeds == 0
+    metrics = pd.read_csv(out / "comparison_metrics.csv")
+    assert metrics["closest"].sum() == 1
+    page = (out / "comparison.md").read_text()
+    assert "Tier: **smoke" in page and "Closest metric" in page
+    for stem in ("compare_blog", "compare_blog_grid"):
+        assert (out / f"{stem}.pdf").exists() and (out / f"{stem}.png.provenance.json").exists()
+    assert not (out / "keras22" / "comparison.csv").exists()  # the primary variant only
+
+
 def test_every_output_records_the_full_settings_of_the_jobs_behind_it(workdir):
     """Tables, decay medians, figures and claims: each lists every simulation job of its
     variant with exactly the settings that job was given."""
@@ -180,7 +200,7 @@ def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
             f"{step}_forgetting_{v}": n
             for v in ("torch", "keras22")
             for step, n in per_variant.items()
-        }
+        } | {"compare_forgetting": 1}
     assert planned(workdir, change) == expected
 
 
@@ -189,8 +209,9 @@ def test_params_changes_rerun_exactly_their_jobs(workdir, change, expected):
     [
         ("forgetting/figures.py", {"figures"}),
         ("forgetting/claims.py", {"claims"}),
-        ("forgetting/aggregate.py", {"aggregate", "figures", "claims"}),
-        ("core/plotting.py", {"figures"}),
+        ("forgetting/aggregate.py", {"aggregate", "figures", "claims", "compare"}),
+        ("core/plotting.py", {"figures", "compare"}),
+        ("forgetting/compare.py", {"compare"}),
         ("forgetting/plan.py", set()),  # planning code: no job runs it
     ],
 )
@@ -203,7 +224,11 @@ def test_code_change_reruns_only_the_rules_running_that_code(workdir, module, ex
     finally:
         path.write_text(original)
     assert not any(rule.startswith("simulate") for rule in jobs)
-    assert jobs == {f"{step}_forgetting_{v}": 1 for step in expected for v in ("torch", "keras22")}
+    per_variant = expected - {"compare"}  # compare: the primary variant only
+    expected_jobs = {
+        f"{step}_forgetting_{v}": 1 for step in per_variant for v in ("torch", "keras22")
+    }
+    assert jobs == expected_jobs | ({"compare_forgetting": 1} if "compare" in expected else {})
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,28 @@ def test_smoke_tier_writes_every_figure_and_claim(smoke):
         assert (out / f"{table}.csv.provenance.json").exists(), table
 
 
+def test_compare_sets_fig6_and_the_text_beside_the_runs(smoke):
+    out = smoke / "results/memorization"
+    table = pd.read_csv(out / "comparison.csv", keep_default_na=False, na_values=[""])
+    assert set(table["table"]) == {"Fig. 6", "Fig. 6 learned", "Text"}
+    assert set(table["verdict"]) <= {"agrees", "differs", "not run"}
+    fig6 = table[table["table"] == "Fig. 6"].set_index("cell")
+    # the smoke grid: l in {1, 2}, c = 2, p in {1, 2}, every one annotated in the paper
+    ran = fig6[fig6["verdict"] != "not run"]
+    assert sorted(ran.index) == ["l=1, c=2, p=1", "l=1, c=2, p=2", "l=2, c=2, p=1", "l=2, c=2, p=2"]
+    assert (ran["seeds"] == 2).all() and ran["reproduced"].notna().all()
+    missing = fig6.loc["l=1, c=1, p=1"]  # outside the smoke grid: not run, never a zero
+    assert missing["verdict"] == "not run" and pd.isna(missing["reproduced"])
+    assert "20 epochs (the paper: 5000)" in " ".join(ran["note"])
+    text = table[table["table"] == "Text"]
+    assert (text["verdict"] != "not run").any() and text["cell"].str.contains("l=2, c=2").any()
+    page = (out / "comparison.md").read_text()
+    assert page.startswith("# Published beside reproduced") and "not compared" in page
+    for stem in ("compare_fig6", "compare_fig6_grid", "compare_text"):
+        assert (out / f"{stem}.pdf").exists() and (out / f"{stem}.png.provenance.json").exists()
+    assert read_record(out / "comparison.csv")["jobs"]
+
+
 def planned_records() -> dict[str, list[str]]:
     """The job records the smoke tier's outputs must hold, by kind (as sorted JSON)."""
     mem = validate(smoke_config()["memorization"], "memorization", prefix="memorization")
@@ -153,7 +175,9 @@ MEM_DOWNSTREAM = {
     "aggregate_memorization": 1,
     "figures_memorization": 1,
     "claims_memorization": 1,
+    "compare_memorization": 1,
     "claims_summary": 1,
+    "reproduction_report": 1,
     "all": 1,
 }
 
@@ -194,7 +218,8 @@ LEAF_STAGES = ("memorization/figures", "memorization/heatmaps", "memorization/cl
         ("core/ensemble", {"train_memorization", "probe_memorization"}),
         ("core/bptt", {"train_memorization"}),
         ("memorization/readout", {"train_memorization"}),
-        ("core/plotting", {"figures_memorization"}),
+        ("core/plotting", {"figures_memorization", "compare_memorization"}),
+        ("memorization/compare", {"compare_memorization"}),
         ("memorization/figures", {"figures_memorization"}),
         ("memorization/heatmaps", {"figures_memorization"}),
         ("memorization/claims_heatmaps", {"claims_memorization"}),
@@ -210,15 +235,17 @@ def test_code_change_reruns_the_rules_that_run_it(smoke, module, expected):
     finally:
         path.write_text(original)
     rerun = {re.sub(r"_(fig\d|torch|keras22)$", "", rule) for rule in jobs} - {"all"}
-    rerun -= {"claims_summary"}  # downstream of every claims rule
+    rerun -= {"claims_summary", "reproduction_report"}  # downstream of claims and compare
     assert expected <= rerun, jobs
     if module == "memorization/capacity":
         assert not any(rule.startswith("train_") for rule in jobs)
     if module in ("core/bptt", "memorization/readout"):  # training code: not the ESN
         assert "esn_capacity" not in rerun, jobs
     if module == "core/plotting":  # styling: figure rules only (of every enabled study)
-        assert all(rule.startswith("figures_") for rule in rerun), jobs
-    if module in LEAF_STAGES or not expected:  # a figures or claims module: that rule only
+        assert all(rule.startswith(("figures_", "compare_")) for rule in rerun), jobs
+    if (
+        module in LEAF_STAGES or module == "memorization/compare" or not expected
+    ):  # a figures or claims module: that rule only
         assert rerun == expected, jobs
 
 

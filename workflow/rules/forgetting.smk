@@ -22,6 +22,9 @@ if FORGET_PROBLEMS:
 FORGET_JOB = forget_plan.JOB_ID
 
 
+include: "forgetting/compare.smk"
+
+
 for variant in FORGET["variants"]:
     out, logs = forget_plan.out_dir(variant), forget_plan.log_dir(variant)
 
@@ -156,8 +159,12 @@ for variant in FORGET["variants"]:
             "--runs {input} --csv {output.csv} --md {output.md} > {log} 2>&1"
 
     if study_enabled("forgetting"):
+        # only the primary variant is set beside the blog's tables
+        primary = variant == forget_plan.PRIMARY
         register_study(
             f"forgetting-{variant}",
-            forget_plan.targets(FORGET, variant),
+            forget_plan.targets(FORGET, variant)
+            + (list(rules.compare_forgetting.output) if primary else []),
             claims=f"{out}/claims.csv",
+            comparison=rules.compare_forgetting.output.csv if primary else None,
         )

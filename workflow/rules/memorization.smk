@@ -209,9 +209,17 @@ rule claims_memorization:
         "--md {output.md} > {log} 2>&1"
 
 
+include: "memorization/compare.smk"
+
+
 if study_enabled("memorization"):
     register_study(
         "memorization",
-        [*rules.figures_memorization.output, *rules.claims_memorization.output],
+        [
+            *rules.figures_memorization.output,
+            *rules.claims_memorization.output,
+            *rules.compare_memorization.output,
+        ],
         claims=rules.claims_memorization.output.csv,
+        comparison=rules.compare_memorization.output.csv,
     )
