@@ -1,12 +1,14 @@
-"""Benchmark: the ensemble engine against training one torch.nn model per run.
+"""Benchmark: one torch.nn model per run, the torch ensemble engine and the fused CPU kernels.
 
     python -m rnnmem bench memorization [--runs 100] [--epochs 20] [--configs rnn:1:5 ...]
 
-Both sides train the same runs (same seeds, same fresh data per mini-batch, same SGD
-settings: the study's defaults from workflow/schemas/memorization.schema.yaml) in this
-one process, one after the other, and the bench prints the seconds per run of each and
-their ratio per (cell, layers, units). Only ratios are meant to be compared across
-machines.
+All three train the same runs (same seeds, same fresh data per mini-batch, same SGD settings:
+the study's defaults from workflow/schemas/memorization.schema.yaml) in this one process, one
+after the other, and the bench prints the seconds per run of each and their ratios per
+(cell, layers, units). The engine and kernel columns are whole jobs as train.py runs them
+(data draws and the evaluation included); `data` is the kernels' share spent drawing the
+data, and GFLOP/s their rate on the products' multiply-adds (a per-run-epoch count, printed
+beside it). Only ratios are meant to be compared across machines.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import numpy as np
 import torch
 
 from rnnmem.core.device import configure_torch
+from rnnmem.core.ensemble import GATES, Ensemble
 from rnnmem.core.settings import schema_defaults
+from rnnmem.memorization import kernels
 from rnnmem.memorization.job import (
     IDENTITY,
     TrainJob,
@@ -26,10 +30,12 @@ from rnnmem.memorization.job import (
     longest_sequence,
     model_streams,
 )
+from rnnmem.memorization.task import eval_set, pad_time
 from rnnmem.memorization.train import train
 
 TORCH_MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 POSITIONS = list(range(1, 11))
+CONFIGS = ["rnn:1:5", "lstm:1:5", "gru:1:5", "rnn:2:10", "lstm:3:10", "rnn:5:20"]
 
 
 def bench_job(cell: str, layers: int, units: int, seeds: int, epochs: int) -> TrainJob:
@@ -79,32 +85,104 @@ def _single(job: TrainJob, m: int) -> TrainJob:
     return one
 
 
+def kernel_train(job: TrainJob) -> tuple[np.ndarray, float]:
+    """Train the job as train.py does on the CPU, with the fused kernels (float32, the same
+    initial weights, data streams and evaluation sets). Returns the evaluation loss of every
+    model after the last epoch (M,) and the seconds spent drawing the training data."""
+    t_max = longest_sequence(job)
+    inits, rngs, _ = model_streams(job)
+    model = Ensemble(job.cell, len(job.models), job.layers, job.units)
+    model.init_uniform_(inits)
+    net = kernels.Net(job.cell, job.layers, job.units)
+    theta = kernels.pack(net, {k: v.numpy() for k, v in model.state_arrays().items()})
+    sets = {p: eval_set(job.task_spec, p, job.eval_sequences, job.eval_seed) for p in job.positions}
+    x_eval = np.stack([pad_time(sets[p][0], t_max) for _, p in job.models])
+    l_eval = np.stack([sets[p][1] for _, p in job.models])
+    y_eval = np.stack([sets[p][2] for _, p in job.models])
+    marks, data_s, final = job.eval_epochs(), 0.0, None
+    for epoch in range(job.epochs):
+        start = time.perf_counter()
+        x, lengths, targets = epoch_batches(job, rngs, t_max)
+        data_s += time.perf_counter() - start
+        kernels.train_epoch(net, theta, x, lengths, targets, job.lr, job.tbptt_k)
+        if epoch + 1 in marks:
+            out = kernels.predict(net, theta, x_eval, l_eval)
+            final = np.abs(out - y_eval).mean(-1).astype(np.float64)
+    return final, data_s
+
+
+def flops_per_run_epoch(job: TrainJob) -> int:
+    """Floating-point operations of the products of one run's epoch (a multiply-add = 2), at
+    the padded length T both engines compute: per layer j with input width m_j (1, then c),
+    forward W_ih x + W_hh h (Gc (m_j + c)), backward W_hh^T da (Gc c), the weight gradients
+    (Gc (m_j + c)) and, above layer 0, W_ih^T da (Gc m_j). Gates, cell updates and the
+    activations' transcendental functions are not counted."""
+    gc, c = GATES[job.cell] * job.units, job.units
+    macs = 0
+    for j in range(job.layers):
+        m_j = 1 if j == 0 else c
+        macs += gc * (m_j + c) + gc * c + gc * (m_j + c) + (gc * m_j if j else 0)
+    steps = longest_sequence(job) * job.batch_size * job.steps_per_epoch
+    return 2 * macs * steps
+
+
+def _timed(fn, job):
+    start = time.perf_counter()
+    result = fn(job)
+    return time.perf_counter() - start, result
+
+
+def bench_row(spec: str, runs: int, epochs: int) -> dict:
+    """One configuration 'cell:layers:units': naive, engine and kernels on the same runs."""
+    cell, layers, units = spec.split(":")
+    seeds = max(1, runs // len(POSITIONS))
+    job = bench_job(cell, int(layers), int(units), seeds, epochs)
+    n = len(job.models)
+    kernel_train(bench_job(cell, int(layers), int(units), 1, 1))  # compile or load outside
+    naive, _ = _timed(naive_train, job)
+    engine, result = _timed(lambda j: train(j, log=lambda _: None), job)
+    kernel, (final, data_s) = _timed(kernel_train, job)
+    flops = flops_per_run_epoch(job)
+    return dict(
+        config=spec,
+        runs=n,
+        naive_s_per_run=naive / n,
+        engine_s_per_run=engine / n,
+        kernel_s_per_run=kernel / n,
+        engine_vs_naive=naive / engine,
+        kernel_vs_engine=engine / kernel,
+        kernel_vs_naive=naive / kernel,
+        data_share=data_s / kernel,
+        flops_per_run_epoch=flops,
+        kernel_gflops=flops * n * epochs / (kernel - data_s) / 1e9,
+        final_loss_diff=float(np.nanmax(np.abs(final - result["eval_curve"][:, -1]))),
+    )
+
+
+HEADER = (
+    f"{'config':>10} {'runs':>5} {'naive s/run':>12} {'engine s/run':>13} {'kernels s/run':>14}"
+    f" {'engine/naive':>13} {'kernels/engine':>15} {'kernels/naive':>14} {'data':>5}"
+    f" {'MFLOP/run-epoch':>16} {'GFLOP/s':>8} {'max |d loss|':>13}"
+)
+
+
+def format_row(row: dict) -> str:
+    return (
+        f"{row['config']:>10} {row['runs']:5d} {row['naive_s_per_run']:12.4f}"
+        f" {row['engine_s_per_run']:13.4f} {row['kernel_s_per_run']:14.5f}"
+        f" {row['engine_vs_naive']:12.1f}x {row['kernel_vs_engine']:14.1f}x"
+        f" {row['kernel_vs_naive']:13.0f}x {row['data_share']:5.0%}"
+        f" {row['flops_per_run_epoch'] / 1e6:16.2f} {row['kernel_gflops']:8.1f}"
+        f" {row['final_loss_diff']:13.1e}"
+    )
+
+
 def bench_memorization(runs: int, epochs: int, configs: list[str]) -> list[dict]:
     rows = []
+    print(HEADER, flush=True)
     for spec in configs:
-        cell, layers, units = spec.split(":")
-        seeds = max(1, runs // len(POSITIONS))
-        job = bench_job(cell, int(layers), int(units), seeds, epochs)
-        n = len(job.models)
-        start = time.perf_counter()
-        naive_train(job)
-        naive = time.perf_counter() - start
-        start = time.perf_counter()
-        train(job, log=lambda _: None)
-        engine = time.perf_counter() - start
-        row = dict(
-            config=spec,
-            runs=n,
-            naive_s_per_run=naive / n,
-            engine_s_per_run=engine / n,
-            speedup=naive / engine,
-        )
-        rows.append(row)
-        print(
-            f"{spec:>10}  runs={n:4d}  naive {row['naive_s_per_run']:.4f} s/run  "
-            f"engine {row['engine_s_per_run']:.4f} s/run  speedup {row['speedup']:.1f}x",
-            flush=True,
-        )
+        rows.append(bench_row(spec, runs, epochs))
+        print(format_row(rows[-1]), flush=True)
     return rows
 
 
@@ -123,19 +201,15 @@ def main(argv) -> int:
     parser.add_argument(
         "--epochs", type=int, default=20, help="epochs per run (of steps_per_epoch SGD steps each)"
     )
-    parser.add_argument(
-        "--configs",
-        nargs="+",
-        default=["rnn:1:5", "lstm:1:5", "gru:1:5", "rnn:2:10"],
-        help="cell:layers:units",
-    )
+    parser.add_argument("--configs", nargs="+", default=CONFIGS, help="cell:layers:units")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     configure_torch(threads=args.threads)
     steps = schema_defaults("memorization")["steps_per_epoch"]
     print(
         f"memorization training, {args.runs} runs x {args.epochs} epochs x {steps} steps, "
-        f"{args.threads} thread(s); naive = one torch.nn model per run, one after another"
+        f"{args.threads} thread(s); naive = one torch.nn model per run, one after another; "
+        "engine = the torch ensemble engine; kernels = the fused CPU kernels (float32)"
     )
     bench_memorization(args.runs, args.epochs, args.configs)
     return 0

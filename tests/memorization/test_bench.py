@@ -1,7 +1,17 @@
-"""The bench runs on the study's default settings (from the schema, not its own copy)."""
+"""The bench runs on the study's default settings (from the schema, not its own copy) and
+puts the naive loop, the torch engine and the fused kernels side by side on the same runs."""
+
+import numpy as np
 
 from rnnmem.core.settings import schema_defaults
-from rnnmem.memorization.bench import bench_job, bench_memorization
+from rnnmem.memorization.bench import (
+    bench_job,
+    bench_memorization,
+    flops_per_run_epoch,
+    kernel_train,
+    main,
+)
+from rnnmem.memorization.train import train
 
 
 def test_bench_job_takes_the_schema_defaults():
@@ -12,7 +22,42 @@ def test_bench_job_takes_the_schema_defaults():
     assert (job.cell, job.layers, job.units, job.epochs, job.eval_every) == ("gru", 2, 3, 4, 4)
 
 
-def test_bench_runs(capsys):
-    rows = bench_memorization(10, 1, ["rnn:1:1"])
-    assert rows[0]["runs"] == 10 and rows[0]["speedup"] > 0
-    assert "rnn:1:1" in capsys.readouterr().out
+def test_kernels_train_the_runs_the_engine_trains():
+    """Same initial weights, data and evaluation sets: float32 final losses close to the
+    torch engine's (not equal: float32 rounding differs), and trained (not the initial)."""
+    job = bench_job("lstm", 2, 3, seeds=1, epochs=3)
+    final, data_s = kernel_train(job)
+    engine = train(job, log=lambda _: None)["eval_curve"][:, -1]
+    assert final.shape == engine.shape == (len(job.models),) and data_s > 0
+    np.testing.assert_allclose(final, engine, rtol=0, atol=1e-4)
+    untrained = kernel_train(bench_job("lstm", 2, 3, seeds=1, epochs=1))[0]
+    assert np.abs(final - untrained).max() > 1e-3
+
+
+def test_flop_count():
+    job = bench_job("rnn", 2, 10, seeds=1, epochs=1)  # T = 15, B = 32, 10 steps
+    per_step = (10 * 11 + 100 + 10 * 11) + (10 * 20 + 100 + 10 * 20 + 100)  # layer 0, layer 1
+    assert flops_per_run_epoch(job) == 2 * per_step * 15 * 32 * 10
+
+
+def test_bench_prints_all_three_side_by_side(capsys):
+    rows = bench_memorization(10, 1, ["rnn:1:1", "gru:1:2"])
+    assert [r["runs"] for r in rows] == [10, 10]
+    for row in rows:
+        assert row["naive_s_per_run"] > 0 and row["engine_s_per_run"] > 0
+        assert row["kernel_s_per_run"] > 0 and 0 < row["data_share"] < 1
+        assert row["final_loss_diff"] < 1e-3  # kernels and engine trained the same runs
+    out = capsys.readouterr().out
+    assert "kernels/engine" in out and "rnn:1:1" in out and "gru:1:2" in out
+
+
+def test_default_configs_are_the_issue_rows(monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        "rnnmem.memorization.bench.bench_memorization",
+        lambda runs, epochs, configs: seen.append((runs, epochs, configs)),
+    )
+    assert main(["memorization", "--runs", "10", "--epochs", "2"]) == 0
+    assert seen == [
+        (10, 2, ["rnn:1:5", "lstm:1:5", "gru:1:5", "rnn:2:10", "lstm:3:10", "rnn:5:20"])
+    ]
