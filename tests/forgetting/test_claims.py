@@ -1,4 +1,4 @@
-"""Claim checks (spec 9) on synthetic run tables with known effects."""
+"""Claim checks (forgetting.md §9) on synthetic run tables with known effects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The metrics of spec 4 on synthetic gap sequences (spec 7, test 5)."""
+"""The metrics of forgetting.md §4 on synthetic gap sequences (forgetting.md §7, test 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Runs and the simulate command (spec 7, tests 1, 2 and 4, and the relations of spec 4).
+"""Runs and the simulate command (forgetting.md §7, tests 1, 2 and 4; the relations of §4).
 
 Settings start from the schema's defaults (schema_defaults), changed where a test needs it.
 """
@@ -156,7 +156,7 @@ def test_early_stop_consistency_keras22():
 
 
 # --------------------------------------------------------------------------------------
-# Relations between the metrics (spec 4 "facts")
+# Relations between the metrics (forgetting.md §4 "facts")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

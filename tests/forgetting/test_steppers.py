@@ -1,4 +1,4 @@
-"""Initial weights (spec 7, test 3) and the layer semantics of both steppers against the
+"""Initial weights (forgetting.md §7, test 3) and the layer semantics of both steppers against the
 spec's equations, in a float64 numpy reference."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def np_hard_sigmoid(x):
 
 
 def reference(cell, variant, w, xs):
-    """Direct transcription of spec 3.1 / 3.2 in float64 numpy."""
+    """Direct transcription of forgetting.md §3.1 / 3.2 in float64 numpy."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     u = w["weight_hh"].shape[1]
     h, c, out = np.zeros(u), np.zeros(u), []

@@ -9,7 +9,7 @@ from tests.memorization.synthetic import as_tables, make_tables
 
 @pytest.fixture(scope="module")
 def u() -> np.ndarray:
-    """One input stream, i.i.d. Uniform[0, 1] (spec 9.2 step 1), of the schema's length."""
+    """One input stream, i.i.d. Uniform[0, 1] (memorization.md §9.2 step 1), the schema's length."""
     return mt(12345).random(T)
 
 

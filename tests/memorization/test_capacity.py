@@ -1,4 +1,4 @@
-"""Tests for rnnmem.memorization.capacity (spec section 9): the estimators against closed
+"""Tests for rnnmem.memorization.capacity (memorization.md §9): the estimators against closed
 forms and a naive reference, their API, the task-aligned capacity. Settings are the
 schema's defaults. Run with -s to see the measured capacities."""
 

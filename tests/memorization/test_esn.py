@@ -1,4 +1,4 @@
-"""Tests for the echo state network baseline (spec 9.4, rnnmem.memorization.esn): the
+"""Tests for the echo state network baseline (memorization.md §9.4, rnnmem.memorization.esn): the
 must-pass sanity tests of the capacity measurement on ESNs, the reservoirs and the driven
 runs. Settings are the schema's defaults. Run with -s to see the measured capacities."""
 

@@ -1,4 +1,4 @@
-# The forgetting-time study (spec/forgetting-time.md): simulate -> aggregate -> figures and
+# The forgetting-time study (docs/studies/forgetting.md): simulate -> aggregate -> figures and
 # claims. One simulation job per (variant, cell, n_in, units) runs all of its runs. What jobs
 # exist and where their files go is rnnmem.forgetting.plan; what each job gets is
 # rnnmem.forgetting.settings (both tested without Snakemake): the rules below loop over them.

@@ -1,4 +1,4 @@
-# The memory-distance study (spec/memory-distance.md): train -> probe -> aggregate ->
+# The memory-distance study (docs/studies/memorization.md): train -> probe -> aggregate ->
 # figures and claims. One training job per (experiment, cell, task, layers, units).
 # What jobs exist and what each gets is rnnmem.memorization.plan (tested without
 # Snakemake): the rules below loop over it. Every job gets its settings as one JSON object
