@@ -40,6 +40,9 @@ COLUMNS = (
     "verdict",
     "size",
 )
+# The columns of every study's comparison.csv: what is compared, the row of this module, what
+# agreement means for its table, the known cause where it differs, the rule and file behind it.
+TABLE_COLUMNS = ["table", "cell", "quantity", *COLUMNS, "rule", "note", "source"]
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:

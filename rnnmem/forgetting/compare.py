@@ -32,9 +32,9 @@ from scipy import stats
 
 from rnnmem.core.compare import (
     AGREES,
-    COLUMNS,
     DIFFERS,
     NOT_RUN,
+    TABLE_COLUMNS,
     compare_mean,
     not_run,
     summary_line,
@@ -50,7 +50,6 @@ from rnnmem.core.io import read_csv, write_csv, write_json, write_text
 from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path
 from rnnmem.forgetting.settings import CELL_LABEL, CELLS
 
-OUT_COLUMNS = ["table", "cell", "quantity", *COLUMNS, "rule", "note", "source"]
 BLOG_COLUMNS = ["cell", "n_in", "units", "mean_steps_to_converge"]
 PRIMARY_METRIC = "K_exact"
 ROUNDING = 0.05  # the blog prints one decimal
@@ -277,7 +276,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = read_csv(args.runs)
     rows = blog_rows(read_published(args.blog), runs, f"aggregate_forgetting_torch: {args.runs}")
-    rows = pd.DataFrame(rows, columns=OUT_COLUMNS)
+    rows = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     metrics = metric_table(rows)
     record = provenance(
         tier=args.tier,

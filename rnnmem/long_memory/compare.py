@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rnnmem.core.compare import (  # noqa: E402
-    COLUMNS,
     DIFFERS,
+    TABLE_COLUMNS,
     compare_mean,
     compare_point,
     not_run,
@@ -50,7 +50,6 @@ from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path  # noqa
 from rnnmem.long_memory.reviews import compare as reviews  # noqa: E402
 from rnnmem.long_memory.study import MAIN_H, MAIN_K, MODEL_LABEL, PRIMARY_SPLIT  # noqa: E402
 
-OUT_COLUMNS = ["table", "cell", "quantity", *COLUMNS, "rule", "note", "source"]
 SCALED_X100 = ("DJI",)  # the paper's Table 2 shows DJI errors x100 (§6.4)
 TABLE2_COLUMNS = ["dataset", "model", "rmse_mean", "rmse_sd"]
 BOXPLOT = {  # published column -> (quantity, the statistic over seeds)
@@ -267,7 +266,7 @@ def comparison_rows(args) -> tuple[pd.DataFrame, list[str]]:
     table6 = _published(args.table6, reviews.TABLE6_COLUMNS)
     rows += reviews.table5_rows(table5, reviews_runs, review_jobs, source)
     rows += reviews.table6_rows(table6, table5, reviews_runs, review_jobs, source)
-    return pd.DataFrame(rows, columns=OUT_COLUMNS), tables
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS), tables
 
 
 def main(argv=None) -> int:

@@ -28,9 +28,9 @@ import pandas as pd
 
 from rnnmem.core.compare import (
     AGREES,
-    COLUMNS,
     DIFFERS,
     NOT_RUN,
+    TABLE_COLUMNS,
     compare_mean,
     compare_point,
     not_run,
@@ -48,7 +48,6 @@ from rnnmem.core.provenance import jobs_behind, provenance, sidecar_path
 from rnnmem.core.settings import add_settings_argument
 from rnnmem.memorization.tables import NEAR_GUESS, bound, capacity_by_shape, config_losses
 
-OUT_COLUMNS = ["table", "cell", "quantity", *COLUMNS, "rule", "note", "source"]
 FIG6_COLUMNS = ["layers", "units", "position", "mean_abs_loss"]
 READING_ERROR = 0.003  # of the Fig. 6 colours (data/published/README.md)
 SATURATED = 0.248  # the colour scale ends at 0.25: a higher loss reads about 0.249
@@ -252,7 +251,7 @@ def read_published(path) -> pd.DataFrame:
 def comparison_rows(published, runs, capacity, theta: float, sources: dict) -> pd.DataFrame:
     rows = fig6_rows(published, runs, theta, sources["runs"])
     rows += text_rows(runs, capacity, sources)
-    return pd.DataFrame(rows, columns=OUT_COLUMNS)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def main(argv=None) -> int:

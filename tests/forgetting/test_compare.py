@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN
+from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN, TABLE_COLUMNS
 from rnnmem.core.io import read_csv, write_csv
 from rnnmem.core.provenance import provenance, read_record
 from rnnmem.forgetting import compare
@@ -71,7 +71,7 @@ def test_metric_table_ranks_by_log_ratio_and_names_the_closest():
         {("lstm", 1, 1): [2.0] * 3, ("lstm", 1, 2): [4.0] * 3, ("lstm", 2, 2): [8.0] * 3}
     )
     runs["K_exact"] *= 10  # ten times too many steps, same ranks
-    rows = pd.DataFrame(compare.blog_rows(pub, runs, SOURCE), columns=compare.OUT_COLUMNS)
+    rows = pd.DataFrame(compare.blog_rows(pub, runs, SOURCE), columns=TABLE_COLUMNS)
     table = compare.metric_table(rows).set_index(["cell", "metric"])
     assert table.loc[("LSTM", "K_exact"), "median_ratio"] == pytest.approx(10)
     assert table.loc[("LSTM", "K_exact"), "spearman_rho"] == pytest.approx(1)
@@ -89,7 +89,7 @@ def test_the_command_writes_every_declared_output(tmp_path):
     args += [a for n, p in out.items() for a in (f"--{n}-figure", str(p))]
     assert compare.main(args) == 0
     table = read_csv(tmp_path / "c.csv")
-    assert list(table.columns) == compare.OUT_COLUMNS and len(table) == 2 * 128
+    assert list(table.columns) == TABLE_COLUMNS and len(table) == 2 * 128
     assert (table["verdict"] == NOT_RUN).sum() == 2 * 126
     assert read_record(tmp_path / "c.csv")["jobs"] == [{"cell": "lstm"}]
     for png in out.values():

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN
+from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN, TABLE_COLUMNS
 from rnnmem.core.io import read_csv, write_csv
 from rnnmem.core.provenance import provenance, read_record
 from rnnmem.long_memory import compare
@@ -243,7 +243,7 @@ def test_command_writes_every_declared_output_byte_identically(tmp_path):
     runs, reviews = write_runs(tmp_path)
     assert compare.main(command_args(tmp_path, runs, reviews)) == 0
     table = read_csv(tmp_path / "comparison.csv")
-    assert list(table.columns) == compare.OUT_COLUMNS
+    assert list(table.columns) == TABLE_COLUMNS
     counts = table.groupby("table", sort=False).size().to_dict()
     # 36 cells; 8 models x 4 box-plot values; 4 models x 4 metrics, twice
     assert counts == {"Table 2": 36, "Experiment 2": 32, "Table 5": 16, "Table 6": 16}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN
+from rnnmem.core.compare import AGREES, DIFFERS, NOT_RUN, TABLE_COLUMNS
 from rnnmem.core.io import read_csv, write_csv
 from rnnmem.core.provenance import provenance, read_record
 from rnnmem.memorization import compare
@@ -119,7 +119,7 @@ def test_the_command_writes_every_declared_output(tmp_path):
     args += [a for n, p in out.items() for a in (f"--{n}-figure", str(p))]
     assert compare.main(args) == 0
     table = read_csv(tmp_path / "c.csv")
-    assert list(table.columns) == compare.OUT_COLUMNS
+    assert list(table.columns) == TABLE_COLUMNS
     annotated = int(pd.read_csv(FIG6)["mean_abs_loss"].notna().sum())
     assert (table["table"] == "Fig. 6").sum() == annotated
     assert ((table["table"] == "Fig. 6") & (table["verdict"] != NOT_RUN)).sum() == 2
