@@ -78,7 +78,7 @@ def read_record(path) -> dict:
     return json.loads(side.read_text(encoding="utf-8"))
 
 
-def _job_settings(record: dict) -> list[dict]:
+def jobs_of(record: dict) -> list[dict]:
     """A record's jobs: its "jobs" list, else its own settings (a job's file), else none."""
     if "jobs" in record:
         return list(record["jobs"])
@@ -88,10 +88,14 @@ def _job_settings(record: dict) -> list[dict]:
     return []
 
 
+def distinct_jobs(jobs) -> list[dict]:
+    """Each job's settings once, in a fixed order."""
+    unique = {}
+    for settings in jobs:
+        unique.setdefault(json.dumps(settings, sort_keys=True), settings)
+    return [unique[key] for key in sorted(unique)]
+
+
 def jobs_behind(paths) -> list[dict]:
     """The distinct job settings behind `paths` (sorted, each once)."""
-    unique = {}
-    for path in paths:
-        for settings in _job_settings(read_record(path)):
-            unique.setdefault(json.dumps(settings, sort_keys=True), settings)
-    return [unique[key] for key in sorted(unique)]
+    return distinct_jobs(job for path in paths for job in jobs_of(read_record(path)))

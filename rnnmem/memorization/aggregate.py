@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rnnmem.core.io import load_arrays, read_csv, write_csv
-from rnnmem.core.provenance import jobs_behind, provenance
+from rnnmem.core.provenance import distinct_jobs, jobs_behind, jobs_of, provenance
 from rnnmem.core.settings import ConfigError, add_settings_argument
 
 MOVING_AVERAGE = 10  # first-hit epochs use a 10-epoch moving average (claim 2)
@@ -38,10 +38,14 @@ def first_hit_epoch(curve: np.ndarray, theta: float, window: int = MOVING_AVERAG
 
 
 def aggregate(run_files: list[Path], curve_experiments: set[str], theta: float):
-    """Per-seed files -> runs table (one row per run) and long curves table."""
-    runs, curves = [], []
+    """Per-seed files -> runs table (one row per run), long curves table, and the distinct
+    settings of the jobs behind them (from the same read of each file)."""
+    runs, curves, jobs = [], [], []
     for path in sorted(run_files, key=str):
         arrays, meta = load_arrays(path)
+        if "provenance" not in meta:
+            raise FileNotFoundError(f"{path}: no provenance record")
+        jobs += jobs_of(meta["provenance"])
         job = meta["job"]
         ident = {k: job[k] for k in ("experiment", "cell", "task", "layers", "units")}
         for i, position in enumerate(arrays["positions"]):
@@ -77,7 +81,7 @@ def aggregate(run_files: list[Path], curve_experiments: set[str], theta: float):
         curves = pd.concat(curves, ignore_index=True)
     else:
         curves = pd.DataFrame(columns=CURVE_COLUMNS + ["epoch", "train_loss"])
-    return runs, curves
+    return runs, curves, jobs
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -120,15 +124,14 @@ def main(argv) -> int:
     if sorted(args.settings) != sorted(SETTINGS):
         raise ConfigError(f"--settings: expected exactly {list(SETTINGS)}")
     theta, curve_experiments = args.settings["theta"], set(args.settings["curve_experiments"])
-    runs, curves = aggregate(args.runs, curve_experiments, theta)
+    runs, curves, trained_jobs = aggregate(args.runs, curve_experiments, theta)
     devices = sorted(runs["device"].unique().tolist())
 
-    def record(inputs):  # each table lists the jobs whose files it was made from
-        return provenance(
-            settings=args.settings, tier=args.tier, devices=devices, jobs=jobs_behind(inputs)
-        )
+    def record(jobs):  # each table lists the jobs whose files it was made from
+        return provenance(settings=args.settings, tier=args.tier, devices=devices, jobs=jobs)
 
-    trained, probed = record(args.runs), record(args.capacity + args.capacity_curves)
+    trained = record(distinct_jobs(trained_jobs))
+    probed = record(jobs_behind(args.capacity + args.capacity_curves))
     runs["tier"] = args.tier
     write_csv(args.out_runs, runs, trained)
     write_csv(args.out_curves, curves, trained)
