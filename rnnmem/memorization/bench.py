@@ -5,10 +5,11 @@
 All three train the same runs (same seeds, same fresh data per mini-batch, same SGD settings:
 the study's defaults from workflow/schemas/memorization.schema.yaml) in this one process, one
 after the other, and the bench prints the seconds per run of each and their ratios per
-(cell, layers, units). The engine and kernel columns are whole jobs as train.py runs them
-(data draws and the evaluation included); `data` is the kernels' share spent drawing the
-data, and GFLOP/s their rate on the products' multiply-adds (a per-run-epoch count, printed
-beside it). Only ratios are meant to be compared across machines.
+(cell, layers, units). The engine and kernel columns are whole jobs of train.train (data
+draws and the evaluation included; engine="torch" and engine="kernels"); `data` is the
+share of the kernels' time spent drawing the data (timed apart), and GFLOP/s their rate on
+the products' multiply-adds (a per-run-epoch count, printed beside it). Only ratios are
+meant to be compared across machines.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import numpy as np
 import torch
 
 from rnnmem.core.device import configure_torch
-from rnnmem.core.ensemble import GATES, Ensemble
 from rnnmem.core.settings import schema_defaults
-from rnnmem.memorization import kernels
+from rnnmem.memorization.cost import flops_per_run_epoch
 from rnnmem.memorization.job import (
     IDENTITY,
     TrainJob,
@@ -30,7 +30,6 @@ from rnnmem.memorization.job import (
     longest_sequence,
     model_streams,
 )
-from rnnmem.memorization.task import eval_set, pad_time
 from rnnmem.memorization.train import train
 
 TORCH_MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
@@ -85,45 +84,15 @@ def _single(job: TrainJob, m: int) -> TrainJob:
     return one
 
 
-def kernel_train(job: TrainJob) -> tuple[np.ndarray, float]:
-    """Train the job as train.py does on the CPU, with the fused kernels (float32, the same
-    initial weights, data streams and evaluation sets). Returns the evaluation loss of every
-    model after the last epoch (M,) and the seconds spent drawing the training data."""
+def data_seconds(job: TrainJob) -> float:
+    """Seconds spent drawing the job's training data (every epoch's batches), as train.py
+    draws them: the part of a job no engine can speed up."""
     t_max = longest_sequence(job)
-    inits, rngs, _ = model_streams(job)
-    model = Ensemble(job.cell, len(job.models), job.layers, job.units)
-    model.init_uniform_(inits)
-    net = kernels.Net(job.cell, job.layers, job.units)
-    theta = kernels.pack(net, {k: v.numpy() for k, v in model.state_arrays().items()})
-    sets = {p: eval_set(job.task_spec, p, job.eval_sequences, job.eval_seed) for p in job.positions}
-    x_eval = np.stack([pad_time(sets[p][0], t_max) for _, p in job.models])
-    l_eval = np.stack([sets[p][1] for _, p in job.models])
-    y_eval = np.stack([sets[p][2] for _, p in job.models])
-    marks, data_s, final = job.eval_epochs(), 0.0, None
-    for epoch in range(job.epochs):
-        start = time.perf_counter()
-        x, lengths, targets = epoch_batches(job, rngs, t_max)
-        data_s += time.perf_counter() - start
-        kernels.train_epoch(net, theta, x, lengths, targets, job.lr, job.tbptt_k)
-        if epoch + 1 in marks:
-            out = kernels.predict(net, theta, x_eval, l_eval)
-            final = np.abs(out - y_eval).mean(-1).astype(np.float64)
-    return final, data_s
-
-
-def flops_per_run_epoch(job: TrainJob) -> int:
-    """Floating-point operations of the products of one run's epoch (a multiply-add = 2), at
-    the padded length T both engines compute: per layer j with input width m_j (1, then c),
-    forward W_ih x + W_hh h (Gc (m_j + c)), backward W_hh^T da (Gc c), the weight gradients
-    (Gc (m_j + c)) and, above layer 0, W_ih^T da (Gc m_j). Gates, cell updates and the
-    activations' transcendental functions are not counted."""
-    gc, c = GATES[job.cell] * job.units, job.units
-    macs = 0
-    for j in range(job.layers):
-        m_j = 1 if j == 0 else c
-        macs += gc * (m_j + c) + gc * c + gc * (m_j + c) + (gc * m_j if j else 0)
-    steps = longest_sequence(job) * job.batch_size * job.steps_per_epoch
-    return 2 * macs * steps
+    _, rngs, _ = model_streams(job)
+    start = time.perf_counter()
+    for _ in range(job.epochs):
+        epoch_batches(job, rngs, t_max)
+    return time.perf_counter() - start
 
 
 def _timed(fn, job):
@@ -138,10 +107,12 @@ def bench_row(spec: str, runs: int, epochs: int) -> dict:
     seeds = max(1, runs // len(POSITIONS))
     job = bench_job(cell, int(layers), int(units), seeds, epochs)
     n = len(job.models)
-    kernel_train(bench_job(cell, int(layers), int(units), 1, 1))  # compile or load outside
+    quiet = dict(log=lambda _: None)
+    train(bench_job(cell, int(layers), int(units), 1, 1), engine="kernels", **quiet)  # compile
     naive, _ = _timed(naive_train, job)
-    engine, result = _timed(lambda j: train(j, log=lambda _: None), job)
-    kernel, (final, data_s) = _timed(kernel_train, job)
+    engine, result = _timed(lambda j: train(j, engine="torch", **quiet), job)
+    kernel, fused = _timed(lambda j: train(j, engine="kernels", **quiet), job)
+    data_s = data_seconds(job)
     flops = flops_per_run_epoch(job)
     return dict(
         config=spec,
@@ -155,7 +126,7 @@ def bench_row(spec: str, runs: int, epochs: int) -> dict:
         data_share=data_s / kernel,
         flops_per_run_epoch=flops,
         kernel_gflops=flops * n * epochs / (kernel - data_s) / 1e9,
-        final_loss_diff=float(np.nanmax(np.abs(final - result["eval_curve"][:, -1]))),
+        final_loss_diff=float(np.nanmax(np.abs(fused["eval_curve"] - result["eval_curve"]))),
     )
 
 

@@ -11,9 +11,10 @@ import numpy as np
 from rnnmem.core.io import load_arrays, save_arrays
 
 
-def save_checkpoint(path, job, model, rngs, train_curve, eval_curve, epoch):
+def save_checkpoint(path, job, params: dict, rngs, train_curve, eval_curve, epoch):
+    """params: {name: (M, *shape)} numpy arrays, as the engines give them (`arrays()`)."""
     states = [rng.bit_generator.state["state"] for rng in rngs]
-    arrays = {f"param/{k}": v.cpu().numpy() for k, v in model.state_arrays().items()}
+    arrays = {f"param/{k}": v for k, v in params.items()}
     arrays["rng_key"] = np.stack([s["key"] for s in states])
     arrays["rng_pos"] = np.array([s["pos"] for s in states])
     arrays["train_curve"] = train_curve
@@ -21,16 +22,16 @@ def save_checkpoint(path, job, model, rngs, train_curve, eval_curve, epoch):
     save_arrays(path, arrays, {"epoch": epoch, "signature": job.signature()})
 
 
-def load_checkpoint(path, job, model, rngs, train_curve, eval_curve) -> int:
-    """Restore a checkpoint in place; returns the epoch to resume from (0: start afresh)."""
+def load_checkpoint(path, job, rngs, train_curve, eval_curve) -> tuple[int, dict | None]:
+    """Restore the streams and curves in place; returns (the epoch to resume from, the
+    parameters {name: (M, *shape)}), or (0, None) for a checkpoint of other settings."""
     arrays, meta = load_arrays(path)
     if meta.get("signature") != job.signature():
-        return 0  # a checkpoint of other settings: start afresh
+        return 0, None  # a checkpoint of other settings: start afresh
     params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("param/")}
-    model.load_arrays(params)
     for rng, key, pos in zip(rngs, arrays["rng_key"], arrays["rng_pos"], strict=True):
         state = {"key": key, "pos": int(pos)}
         rng.bit_generator.state = {"bit_generator": "MT19937", "state": state}
     train_curve[:] = arrays["train_curve"]
     eval_curve[:] = arrays["eval_curve"]
-    return int(meta["epoch"])
+    return int(meta["epoch"]), params

@@ -4,13 +4,8 @@ puts the naive loop, the torch engine and the fused kernels side by side on the 
 import numpy as np
 
 from rnnmem.core.settings import schema_defaults
-from rnnmem.memorization.bench import (
-    bench_job,
-    bench_memorization,
-    flops_per_run_epoch,
-    kernel_train,
-    main,
-)
+from rnnmem.memorization.bench import bench_job, bench_memorization, data_seconds, main
+from rnnmem.memorization.cost import flops_per_run_epoch, train_work
 from rnnmem.memorization.train import train
 
 
@@ -23,21 +18,27 @@ def test_bench_job_takes_the_schema_defaults():
 
 
 def test_kernels_train_the_runs_the_engine_trains():
-    """Same initial weights, data and evaluation sets: float32 final losses close to the
-    torch engine's (not equal: float32 rounding differs), and trained (not the initial)."""
+    """Same initial weights, data and evaluation sets: float32 losses close to the torch
+    engine's (not equal: float32 rounding differs), and trained (not the initial)."""
     job = bench_job("lstm", 2, 3, seeds=1, epochs=3)
-    final, data_s = kernel_train(job)
-    engine = train(job, log=lambda _: None)["eval_curve"][:, -1]
-    assert final.shape == engine.shape == (len(job.models),) and data_s > 0
-    np.testing.assert_allclose(final, engine, rtol=0, atol=1e-4)
-    untrained = kernel_train(bench_job("lstm", 2, 3, seeds=1, epochs=1))[0]
-    assert np.abs(final - untrained).max() > 1e-3
+    quiet = dict(log=lambda _: None)
+    fused = train(job, engine="kernels", **quiet)
+    engine = train(job, engine="torch", **quiet)
+    assert (fused["engine"], engine["engine"]) == ("kernels", "torch")
+    np.testing.assert_allclose(fused["eval_curve"], engine["eval_curve"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(fused["train_curve"], engine["train_curve"], rtol=0, atol=1e-4)
+    for name, value in engine["final"].items():
+        np.testing.assert_allclose(fused["final"][name], value, rtol=0, atol=1e-4, err_msg=name)
+    untrained = train(bench_job("lstm", 2, 3, seeds=1, epochs=1), **quiet)["eval_curve"]
+    assert np.abs(fused["eval_curve"][:, -1] - untrained[:, -1]).max() > 1e-3
+    assert data_seconds(job) > 0
 
 
 def test_flop_count():
     job = bench_job("rnn", 2, 10, seeds=1, epochs=1)  # T = 15, B = 32, 10 steps
     per_step = (10 * 11 + 100 + 10 * 11) + (10 * 20 + 100 + 10 * 20 + 100)  # layer 0, layer 1
     assert flops_per_run_epoch(job) == 2 * per_step * 15 * 32 * 10
+    assert train_work(bench_job("rnn", 2, 10, seeds=3, epochs=7)) == 30 * 7 * 2 * per_step * 4800
 
 
 def test_bench_prints_all_three_side_by_side(capsys):

@@ -21,6 +21,7 @@ from rnnmem.core.io import load_arrays, save_arrays
 from rnnmem.core.settings import ConfigError, from_settings, schema_defaults, settings_json
 from rnnmem.memorization.aggregate import first_hit_epoch
 from rnnmem.memorization.capacity import CapacitySettings
+from rnnmem.memorization.cost import train_work
 from rnnmem.memorization.job import IDENTITY, TrainJob
 from rnnmem.memorization.probe import probe_states, window_states
 from rnnmem.memorization.task import TaskSpec, eval_set, task_sequences
@@ -196,9 +197,12 @@ IDENTITY_ARGS = [
 ]
 
 
+JOB_GIVEN = dict(positions=[1, 3], seeds=2, eval_every=10, eval_sequences=64)
+
+
 def job_args(**settings):
     """A train job's command line: identity, tier and --settings (two seeds, p = 1 and 3)."""
-    given = dict(positions=[1, 3], seeds=2, eval_every=10, eval_sequences=64) | settings
+    given = JOB_GIVEN | settings
     return IDENTITY_ARGS + ["--settings", settings_json(job_settings(**given))]
 
 
@@ -259,8 +263,19 @@ def test_gpu_requested_but_absent_falls_back_to_cpu(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "no CUDA device is visible" in out.stderr and "falling back to the CPU" in out.stderr
-    assert json.loads(record.read_text())["device"] == "cpu"
-    assert load_arrays(tmp_path / "s0.npz")[1]["device"] == "cpu"
+    logged = json.loads(record.read_text())
+    assert logged["device"] == "cpu" and logged["engine"] == "kernels"
+    # what the cost planner calibrates on: the job's seconds and its work
+    assert logged["seconds"] > 0 and logged["work_unit"] == "flop"
+    job = make_job("t", "lstm", "variable", 1, 2, **JOB_GIVEN, epochs=2)
+    assert logged["work"] == train_work(job)
+    meta = load_arrays(tmp_path / "s0.npz")[1]
+    assert meta["device"] == "cpu" and meta["engine"] == "kernels"
+
+
+def test_the_kernels_run_on_the_cpu_only():
+    with pytest.raises(ValueError, match="the kernels run on the CPU"):
+        train(small_job(), device=torch.device("cuda"), engine="kernels")
 
 
 def test_missing_input_file_is_named(tmp_path):

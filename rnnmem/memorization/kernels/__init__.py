@@ -36,7 +36,6 @@ $RNNMEM_NUMBA_CACHE, default ~/.cache/rnnmem/numba): any edit gets a fresh cache
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 from pathlib import Path
 
@@ -51,18 +50,15 @@ def _cache_dir() -> str:
     return str(Path(root) / digest.hexdigest()[:16])
 
 
-def _import_kernels():
-    """Import the kernel modules with numba's cache folder set to this package's (each
-    function finds its folder when decorated), then restore it for other packages."""
-    previous = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = _cache_dir()
-    try:
-        return importlib.import_module(f"{__name__}.interface")
-    finally:
-        numba.config.CACHE_DIR = previous
-
-
-_interface = _import_kernels()
+# Import the kernel modules with numba's cache folder set to this package's (each function
+# finds its folder when decorated), then restore it for other packages. A plain import, so
+# that the rules' code versions (rnnmem.core.codehash) see these modules.
+_previous_cache_dir = numba.config.CACHE_DIR
+numba.config.CACHE_DIR = _cache_dir()
+try:
+    from . import interface as _interface
+finally:
+    numba.config.CACHE_DIR = _previous_cache_dir
 CELLS = _interface.CELLS  # cell -> its module, gate blocks and code (common.py)
 Net = _interface.Net
 pack, unpack = _interface.pack, _interface.unpack
