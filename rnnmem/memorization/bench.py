@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from rnnmem.core.device import configure_torch
-from rnnmem.core.settings import schema_defaults
-from rnnmem.memorization.cost import flops_per_run_epoch
+from rnnmem.core.settings import schema_defaults, validate
+from rnnmem.memorization import plan as mem_plan
+from rnnmem.memorization.cost import flops_per_run_epoch, train_work
 from rnnmem.memorization.job import (
     IDENTITY,
     TrainJob,
@@ -148,6 +151,41 @@ def format_row(row: dict) -> str:
     )
 
 
+def tier_job(configfile: str, spec: str, epochs: int) -> tuple[TrainJob, TrainJob]:
+    """The planned job 'experiment:job name' of a tier file at its full settings, and the
+    same job cut to `epochs` epochs (what a slice measures)."""
+    experiment, _, name = spec.partition(":")
+    raw = yaml.safe_load(Path(configfile).read_text()) or {}
+    section = validate(dict(raw.get("memorization") or {}), "memorization", prefix="memorization")
+    if experiment not in section["experiments"]:
+        raise SystemExit(f"{configfile}: no memorization experiment {experiment!r} ({spec})")
+    for job in mem_plan.jobs(section, experiment):
+        if job.name == name:
+            settings = mem_plan.train_settings(section, experiment, job.wildcards)
+            identity = dict(experiment=experiment, **job.wildcards)
+            full = TrainJob.of(identity, settings)
+            return full, TrainJob.of(identity, {**settings, "epochs": epochs})
+    names = ", ".join(j.name for j in mem_plan.jobs(section, experiment))
+    raise SystemExit(f"{configfile}: {experiment} has no job {name!r}; its jobs: {names}")
+
+
+def slice_row(configfile: str, spec: str, epochs: int) -> dict:
+    """Train `epochs` epochs of a tier's job on the kernels, as its rule would (all its
+    runs), and scale the time to the job's full epochs (evaluations: one, at the end)."""
+    full, short = tier_job(configfile, spec, epochs)
+    train(tier_job(configfile, spec, 1)[1], log=lambda _: None)  # compile or load outside
+    seconds, _ = _timed(lambda j: train(j, engine="kernels", log=lambda _: None), short)
+    return dict(
+        job=spec,
+        runs=len(full.models),
+        epochs=epochs,
+        seconds=seconds,
+        full_epochs=full.epochs,
+        full_hours=seconds * full.epochs / epochs / 3600,
+        gflops=train_work(short) / seconds / 1e9,
+    )
+
+
 def bench_memorization(runs: int, epochs: int, configs: list[str]) -> list[dict]:
     rows = []
     print(HEADER, flush=True)
@@ -174,8 +212,27 @@ def main(argv) -> int:
     )
     parser.add_argument("--configs", nargs="+", default=CONFIGS, help="cell:layers:units")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--tier-jobs",
+        nargs="+",
+        metavar="EXPERIMENT:JOB",
+        help="instead: time these jobs of --configfile's tier at their full settings for "
+        "--epochs epochs each (a slice), e.g. fig6:rnn-variable-l5-c20",
+    )
+    parser.add_argument("--configfile", default="config/paper.yaml", help="for --tier-jobs")
     args = parser.parse_args(argv)
     configure_torch(threads=args.threads)
+    if args.tier_jobs:
+        print(f"slice of {args.configfile}: {args.epochs} epochs per job on the kernels")
+        for spec in args.tier_jobs:
+            row = slice_row(args.configfile, spec, args.epochs)
+            print(
+                f"{row['job']}: {row['runs']} runs x {row['epochs']} epochs in "
+                f"{row['seconds']:.1f} s ({row['gflops']:.1f} GFLOP/s); at its "
+                f"{row['full_epochs']} epochs: {row['full_hours']:.2f} core-hours",
+                flush=True,
+            )
+        return 0
     steps = schema_defaults("memorization")["steps_per_epoch"]
     print(
         f"memorization training, {args.runs} runs x {args.epochs} epochs x {steps} steps, "

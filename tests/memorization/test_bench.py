@@ -2,9 +2,16 @@
 puts the naive loop, the torch engine and the fused kernels side by side on the same runs."""
 
 import numpy as np
+import pytest
 
 from rnnmem.core.settings import schema_defaults
-from rnnmem.memorization.bench import bench_job, bench_memorization, data_seconds, main
+from rnnmem.memorization.bench import (
+    bench_job,
+    bench_memorization,
+    data_seconds,
+    main,
+    tier_job,
+)
 from rnnmem.memorization.cost import flops_per_run_epoch, train_work
 from rnnmem.memorization.train import train
 
@@ -62,3 +69,17 @@ def test_default_configs_are_the_issue_rows(monkeypatch):
     assert seen == [
         (10, 2, ["rnn:1:5", "lstm:1:5", "gru:1:5", "rnn:2:10", "lstm:3:10", "rnn:5:20"])
     ]
+
+
+def test_a_slice_takes_the_tiers_job_at_its_full_settings():
+    """--tier-jobs measures a planned job of a tier file with every setting but the epochs."""
+    full, short = tier_job("config/paper.yaml", "fig6:rnn-variable-l5-c20", 7)
+    assert (full.cell, full.layers, full.units, full.seeds, full.epochs) == ("rnn", 5, 20, 5, 5000)
+    assert full.positions == list(range(1, 21)) and short.epochs == 7
+    assert {k: v for k, v in vars(short).items() if k != "epochs"} == {
+        k: v for k, v in vars(full).items() if k != "epochs"
+    }
+    with pytest.raises(SystemExit, match="has no job 'rnn-variable-l9-c20'"):
+        tier_job("config/paper.yaml", "fig6:rnn-variable-l9-c20", 7)
+    with pytest.raises(SystemExit, match="no memorization experiment 'fig66'"):
+        tier_job("config/paper.yaml", "fig66:rnn-variable-l5-c20", 7)
