@@ -63,9 +63,23 @@ def identity_figure(rows: pd.DataFrame, panel, label, png, tier: str, title: str
         for xi, yi, text in zip(x, y, labels, strict=True):
             if text:
                 ax.annotate(text, (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6)
-        low, high = min((x - xerr).min(), (y - down).min()), max((x + xerr).max(), (y + up).max())
+        # The view holds the points and the published spread; a wide interval over a few
+        # seeds would squeeze the points together, so it runs off the edge instead.
+        low, high = min((x - xerr).min(), y.min()), max((x + xerr).max(), y.max())
         pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
-        ax.plot([low - pad, high + pad], [low - pad, high + pad], "k--", lw=0.8)
+        low, high = low - pad, high + pad
+        ax.plot([low, high], [low, high], "k--", lw=0.8)
+        ax.set_xlim(low, high), ax.set_ylim(low, high)
+        if ((y - down) < low).any() or ((y + up) > high).any():
+            ax.text(
+                0.02,
+                0.98,
+                "some intervals run off the edge",
+                transform=ax.transAxes,
+                fontsize=6,
+                va="top",
+                color="grey",
+            )
         ax.set_xlabel("published", fontsize=8)
         ax.ticklabel_format(useOffset=False)
         ax.locator_params(nbins=4), ax.tick_params(labelsize=7)

@@ -62,3 +62,23 @@ def test_summary_line_counts_agreement_and_cells_not_run():
         summary_line("Table 5", rows)
         == "Table 5: 1 of 1 means agree; 1 published not run by this tier"
     )
+
+
+def test_identity_figure_keeps_its_points_apart_when_intervals_are_wide(tmp_path, monkeypatch):
+    """Three seeds give a 95% interval 4.3 sds wide each way: the view holds the points and
+    the published spread, not the intervals (which run off the edge)."""
+    import rnnmem.core.compare_figures as figures
+
+    limits = []
+
+    def keep_limits(fig, png, tier):
+        limits.append(fig.axes[0].get_ylim())
+        return []
+
+    monkeypatch.setattr(figures, "save_figure", keep_limits)
+    rows = pd.DataFrame(
+        [compare_mean(p, 0.01, [p - 5.0, p, p + 5.0]) | {"published": p} for p in (1.0, 1.1)]
+    )
+    figures.identity_figure(rows, ["a", "a"], None, tmp_path / "f.png", "t", "title")
+    low, high = limits[0]
+    assert 0.9 < low < 1.0 and 1.1 < high < 1.2
