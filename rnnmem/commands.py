@@ -97,4 +97,5 @@ COMMANDS: dict[str, Command] = {
     ),
     "config-docs": Command("rnnmem.config_docs:main", "write or check config/README.md"),
     "bench": Command("rnnmem.bench:main", "benchmarks: memorization, long-memory, reviews"),
+    "plan": Command("rnnmem.planner:main", "jobs, core-hours and wall time of a tier, estimated"),
 }

@@ -19,6 +19,7 @@ from rnnmem.core.io import save_arrays, write_json
 from rnnmem.core.provenance import provenance
 from rnnmem.core.seeds import seed_sequence
 from rnnmem.core.settings import add_settings_argument, from_settings
+from rnnmem.forgetting import cost
 from rnnmem.forgetting.metrics import bitwise_equal, gap_metrics, metric_names, rows_bitwise_equal
 from rnnmem.forgetting.settings import CELLS, SEED_KEY_CELL, Settings, SimulateJob, fail
 from rnnmem.forgetting.steppers import STEPPERS, init_weights
@@ -211,7 +212,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n-in", type=int, required=True)
     p.add_argument("--units", type=int, required=True)
     p.add_argument("--gpus", type=int, default=0, help="GPUs the job was given (0: CPU)")
-    p.add_argument("--device-log", help="JSON file: what the job ran on")
+    p.add_argument(
+        "--device-log", help="JSON file: what the job ran on, and when done its seconds and work"
+    )
     p.add_argument("--runtime-log", help="JSON file: wall time per run (kept out of results)")
     p.add_argument("--outputs", nargs="+", required=True, help="one .npz per run, run 0 first")
     return p
@@ -219,6 +222,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    started = time.perf_counter()
     try:
         job = from_settings(SimulateJob, args.settings)
     except ValueError as err:  # ConfigError included
@@ -234,7 +238,8 @@ def main(argv: list[str]) -> int:
         return fail("simulate-forgetting", "flush_denormal requested but not supported on this CPU")
     device = select_device(args.gpus)
     if args.device_log:
-        write_json(args.device_log, device_record(device, args.gpus))
+        device_log = device_record(device, args.gpus)
+        write_json(args.device_log, device_log)
     shared = {
         "device": device_label(device),
         "torch_threads": torch.get_num_threads(),
@@ -274,4 +279,11 @@ def main(argv: list[str]) -> int:
     if args.runtime_log:
         total = round(sum(runtimes), 4)
         write_json(args.runtime_log, {"seconds_per_run": runtimes, "total_seconds": total})
+    if args.device_log:  # done: the job's seconds and work, for the cost planner
+        work = cost.simulate_work(
+            args.cell, args.n_in, args.units, len(args.outputs), settings.steps
+        )
+        seconds = round(time.perf_counter() - started, 3)
+        device_log.update(seconds=seconds, work=work, work_unit=cost.WORK_UNIT)
+        write_json(args.device_log, device_log)
     return 0

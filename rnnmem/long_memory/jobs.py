@@ -1,12 +1,15 @@
 """A training job of the long-memory study: one (dataset, split, model, K, H), all its seeds.
 
-    python -m rnnmem train-long-memory --settings JSON --series CSV [--checkpoint NPZ] --out F...
+    python -m rnnmem train-long-memory --settings JSON --series CSV [--checkpoint NPZ]
+                                       [--device-record JSON] --out F...
 
 series -> prepare (min-max on the whole series, contiguous split, long-memory.md §4.2)
        -> init_params (reference-identical, one throw-away module tree per seed, long-memory.md §7)
        -> train_seeds on the model's fused kernel (long-memory.md §5: all seeds as one computation)
        -> test predictions from the zero state over train, validation and test (long-memory.md §6)
-       -> one .npz per seed (arrays and meta of the per-seed contract, plus provenance).
+       -> one .npz per seed (arrays and meta of the per-seed contract, plus provenance)
+       -> the job's log record (--device-record): its seconds and work (rnnmem/long_memory/
+          cost.py), which the cost planner (python -m rnnmem plan) fits its estimates on.
 
 The job checkpoints its whole training state every `checkpoint_every` epochs; a job that is
 killed and run again resumes from it and writes the same bytes as one that ran through.
@@ -22,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnmem.core.io import load_arrays, save_arrays
+from rnnmem.core.io import load_arrays, save_arrays, write_json
 from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import add_settings_argument, from_settings, settings_json
+from rnnmem.long_memory import cost
 from rnnmem.long_memory.cells import init_params
 from rnnmem.long_memory.data import prepare, read_series, split_for
 from rnnmem.long_memory.evaluate import metrics, predict_test, seed_arrays
@@ -146,7 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--series", required=True, help="the data set's CSV (column x)")
     parser.add_argument("--checkpoint", type=Path, help="training state, resumed when present")
     parser.add_argument("--out", nargs="+", required=True, help="one .npz per seed, seed order")
+    parser.add_argument(
+        "--device-record", help="JSON file: what the job ran on, its seconds and work (a log)"
+    )
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     job = from_settings(JobSettings, args.settings)
     if len(args.out) != len(job.seeds):
         parser.error(f"{len(args.out)} output files for {len(job.seeds)} seeds")
@@ -166,4 +174,20 @@ def main(argv=None) -> int:
                 folder.rmdir()
             except OSError:  # not empty (another job's checkpoint), or already gone
                 break
+    if args.device_record:
+        write_json(args.device_record, job_log_record(job, records, time.perf_counter() - started))
     return 0
+
+
+def job_log_record(job: JobSettings, records: list, seconds: float) -> dict:
+    """The job's log record (not a result: the seconds differ between runs): the device,
+    wall seconds, the planned work (at max_epochs, as the planner counts it) and the epochs
+    the seeds ran."""
+    epochs = [int(meta["epochs_run"]) for _, meta in records]
+    return {
+        "device": "cpu",  # the fused numba kernels
+        "seconds": round(seconds, 3),
+        "work": cost.train_work(asdict(job)),
+        "work_unit": cost.WORK_UNIT,
+        "epochs_run": {"min": min(epochs), "max": max(epochs), "max_epochs": job.max_epochs},
+    }

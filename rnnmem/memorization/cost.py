@@ -14,6 +14,10 @@ from rnnmem.core.ensemble import GATES
 from rnnmem.memorization.job import TrainJob, longest_sequence
 
 WORK_UNIT = "flop"
+# A probe's time is per-step overhead for small networks (each step runs every model at
+# once) and products for large ones: its work has both, (probe_steps, probe_work).
+PROBE_UNIT = "step+flop"
+TASK_CHUNK = 256  # task-aligned sequences per forward pass (probe.window_states uses it)
 
 
 def flops_per_run_epoch(job: TrainJob) -> int:
@@ -25,6 +29,11 @@ def flops_per_run_epoch(job: TrainJob) -> int:
         macs += gc * (m_j + c) + gc * c + gc * (m_j + c) + (gc * m_j if j else 0)
     steps = longest_sequence(job) * job.batch_size * job.steps_per_epoch
     return 2 * macs * steps
+
+
+def train_family(cell: str) -> str:
+    """The cost family of a training job: per flop, the cells' gates and activations differ."""
+    return f"train-memorization:{cell}"
 
 
 def train_work(job: TrainJob) -> float:
@@ -39,19 +48,35 @@ def forward_flops_per_step(job: TrainJob) -> int:
     return 2 * sum(gc * ((1 if j == 0 else c) + c) for j in range(job.layers))
 
 
+def probe_family(cell: str) -> str:
+    """The cost family of a probe job: the cells' engine steps differ in cost."""
+    return f"probe-memorization:{cell}"
+
+
+def probe_steps(job: TrainJob, capacity: dict) -> float:
+    """Time steps a probe job runs, all models at once: both weight sets x (the capacity
+    stream + the task-aligned sequences' chunks x the job's longest sequence)."""
+    stream = capacity["washout"] + capacity["train_steps"] + capacity["test_steps"]
+    chunks = -(-capacity["task_sequences"] // TASK_CHUNK)
+    return float(2 * (stream + chunks * longest_sequence(job)))
+
+
 def probe_work(job: TrainJob, capacity: dict) -> float:
     """Floating-point operations of a probe job (rnnmem/memorization/probe.py), for both its
     weight sets (initial, trained) and every model: the forward pass over the capacity
-    stream (washout + train + test steps), the readouts of every delay on the stream's
-    states (Gram N x N and N x K products on the training part, N x K on the test part;
-    N = layers x units, K = max(2N, min_delays), the hidden-state and top-layer states) and
-    the forward pass over the task-aligned sequences (padded to the longest).
+    stream (washout + train + test steps) and over the task-aligned sequences (padded to the
+    job's longest), and the readouts of every delay on each state set of dimension d (all
+    layers' h: N = layers x units; the top layer's: units; the LSTM's h and c: 2N): Gram
+    d x d and d x K products on the training part, d x K on the test part, with
+    K = max(2N, min_delays) delays.
     """
     n = job.units * job.layers
     delays = max(2 * n, capacity["min_delays"])
     stream = capacity["washout"] + capacity["train_steps"] + capacity["test_steps"]
-    fit, score = capacity["train_steps"] * n * (n + delays), capacity["test_steps"] * n * delays
-    readouts = 2 * 2 * (fit + score)
     task = capacity["task_sequences"] * longest_sequence(job)
+    readouts = 0
+    for d in (n, job.units, *((2 * n,) if job.cell == "lstm" else ())):
+        fit = capacity["train_steps"] * d * (d + delays)
+        readouts += 2 * (fit + capacity["test_steps"] * d * delays)
     per_model = forward_flops_per_step(job) * (stream + task) + readouts
     return float(2 * len(job.models) * per_model)

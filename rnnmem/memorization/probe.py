@@ -25,6 +25,7 @@ from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import ConfigError, from_settings
 from rnnmem.memorization import capacity as mc
 from rnnmem.memorization.capacity import CapacitySettings
+from rnnmem.memorization.cost import PROBE_UNIT, TASK_CHUNK, probe_steps, probe_work
 from rnnmem.memorization.job import TrainJob, add_job_arguments, identity_of, job_record
 from rnnmem.memorization.task import capacity_stream, task_sequences
 
@@ -54,7 +55,9 @@ def probe_states(job: TrainJob, arrays: dict, u: np.ndarray, device):
     return {k: v.cpu().numpy() for k, v in states.items()}
 
 
-def window_states(model: Ensemble, x: np.ndarray, windows, chunk: int = 256) -> list[np.ndarray]:
+def window_states(
+    model: Ensemble, x: np.ndarray, windows, chunk: int = TASK_CHUNK
+) -> list[np.ndarray]:
     """Every model's state (all layers' h) at each sequence's last step, per window.
 
     One forward pass over x for all windows, `chunk` sequences at a time (zero initial
@@ -181,6 +184,10 @@ def main(argv) -> int:
     write_csv(args.out_curves, curves, prov)
     if args.device_record:
         record = device_record(device, args.gpus)
+        # log only, not a result: what the cost planner (rnnmem.core.costs) calibrates on
         record["seconds"] = round(time.perf_counter() - started, 3)
+        capacity = args.settings["capacity"]
+        work = [probe_steps(job, capacity), probe_work(job, capacity)]
+        record.update(work=work, work_unit=PROBE_UNIT)
         write_json(args.device_record, record)
     return 0

@@ -6,6 +6,7 @@ Settings start from the schema's defaults (schema_defaults), changed where a tes
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from rnnmem.core.io import load_arrays
 from rnnmem.core.seeds import seed_sequence
 from rnnmem.core.settings import from_settings, schema_defaults, settings_json
+from rnnmem.forgetting import cost
 from rnnmem.forgetting import simulate as sim
 from rnnmem.forgetting.metrics import eps_label, metric_names
 from rnnmem.forgetting.settings import (
@@ -239,3 +241,17 @@ def test_simulate_command_rejects_bad_settings(tmp_path, capsys):
     assert sim.main(argv) == 2
     assert "thread" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_device_log_gains_the_jobs_seconds_and_work_when_done(tmp_path):
+    """The record the cost planner fits on: written at the start (the device), completed
+    with the job's seconds and its work at the full steps (forgetting/cost.py)."""
+    outs = [str(tmp_path / f"run{r:02d}.npz") for r in range(2)]
+    assert sim.main(simulate_argv(tmp_path, outs, steps=2000, prefix=500)) == 0
+    logged = json.loads((tmp_path / "dev.json").read_text())
+    assert logged["device"] == "cpu" and logged["seconds"] > 0
+    assert logged["work_unit"] == cost.WORK_UNIT == "flop"
+    # 2 runs x 2 sequences x 2000 steps x 2 x 3 gates x 2 units x (2 inputs + 2 units)
+    assert (
+        logged["work"] == cost.simulate_work("gru", 2, 2, runs=2, steps=2000) == 2 * 2 * 2000 * 48
+    )

@@ -16,7 +16,8 @@ from conftest import ROOT, data_mirror
 
 from rnnmem.core.io import load_arrays
 from rnnmem.core.settings import schema_defaults
-from rnnmem.long_memory.jobs import JobSettings, run_job
+from rnnmem.long_memory import cost
+from rnnmem.long_memory.jobs import JobSettings, main, run_job
 
 TRAINING = schema_defaults("long_memory")["training"]
 
@@ -111,3 +112,19 @@ def test_killed_job_resumes_to_the_same_bytes(tmp_path, series):
     for a, b in zip(straight, resumed, strict=True):
         assert Path(a).read_bytes() == Path(b).read_bytes()
     assert not checkpoint.exists()
+
+
+def test_job_log_record_holds_its_seconds_and_planned_work(tmp_path, series):
+    """The record the cost planner fits on: seconds, and the work at max_epochs (early
+    stopping included: the planner counts work the same way)."""
+    settings = job(max_epochs=5, patience=2)
+    record = tmp_path / "logs" / "job.device.json"
+    out = [str(tmp_path / f"seed{s}.npz") for s in settings.seeds]
+    argv = ["--series", str(series), "--settings", json.dumps(settings.__dict__)]
+    assert main([*argv, "--device-record", str(record), "--out", *out]) == 0
+    logged = json.loads(record.read_text())
+    assert logged["work_unit"] == cost.WORK_UNIT == "madd" and logged["seconds"] > 0
+    # 3 seeds x 5 epochs x (3 x 1400 + 200) steps x (2 H^2 + 6 H + 2 + 2 K) multiply-adds
+    assert logged["work"] == cost.train_work(settings.__dict__) == 3 * 5 * 4400 * (10 + 40)
+    assert 1 <= logged["epochs_run"]["min"] <= logged["epochs_run"]["max"] <= 5
+    assert logged["epochs_run"]["max_epochs"] == 5

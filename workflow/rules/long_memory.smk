@@ -41,6 +41,8 @@ for train_rule in LM_TRAIN_RULES:
             train_rule.outputs,
         log:
             log=f"{LM_LOG}/{train_rule.name}/{{job}}.log",
+            # seconds and work, for the cost planner (python -m rnnmem plan)
+            device=f"{LM_LOG}/{train_rule.name}/{{job}}.device.json",
         wildcard_constraints:
             job=train_rule.job_pattern,
         conda:
@@ -53,7 +55,7 @@ for train_rule in LM_TRAIN_RULES:
         shell:
             "python -m rnnmem train-long-memory --settings {params.settings:q} "
             "--series {input.series} --checkpoint {params.checkpoint} "
-            "--out {output} > {log.log} 2>&1"
+            "--device-record {log.device} --out {output} > {log.log} 2>&1"
 
 
 # ------------------------------------------------------------------ tables, figures, claims
