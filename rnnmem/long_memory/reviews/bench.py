@@ -1,4 +1,4 @@
-"""Benchmark: seed-batched review training against one seed at a time in the authors' style.
+"""Benchmark: the review training engine against one seed at a time in the authors' style.
 
     python -m rnnmem bench reviews [--seeds 16] [--loop-seeds 2] [--epochs 1] [--seq-len 150]
                                    [--models rnn lstm mrnnf mlstmf] [--device auto|cpu|cuda]
@@ -11,10 +11,11 @@ steps -> the fixed 282 / 50 / 50 split in --layout), the same initial parameters
 ..., reference-identical, params.init_params), the workflow's default training settings
 (the schema's, with --epochs) and the same device and thread count. What is timed, per model:
 
-* engine (train.fit + train.evaluate): all S = --seeds seeds at once on stacked parameters;
-  per epoch the mini-batches (each cut to max(idx) + 1 steps) with one Adam step on all seeds,
-  then the validation loss and the model selection; at the end the test log-probabilities of
-  the selected parameters.
+* engine (train.fit + train.evaluate) on S = --seeds seeds, as a training job runs them: on
+  CUDA all seeds at once on stacked parameters, on the CPU one seed after the other on packed
+  steps (packed.py: each step only the reviews not yet past their length index); per epoch
+  the mini-batches with an Adam step, then the validation loss and the model selection; at
+  the end the test log-probabilities of the selected parameters.
 * per-seed loop (reference.reference_train): one seed after the other with torch modules
   (nn.RNN / nn.LSTM / nn.LSTMCell / nn.Linear), a Python loop over all seq-len steps and
   torch.optim.Adam, as the authors' code does; per epoch the mini-batches, the validation loss
@@ -58,6 +59,7 @@ DEFAULTS = schema_defaults("long_memory")["reviews"]
 HIDDEN = DEFAULTS["hidden"]
 SPLIT_SIZES = DEFAULTS["split_sizes"]
 SPLIT_SEED = DEFAULTS["split_seed"]
+ENGINE = {True: "all S seeds at once", False: "one seed after the other, packed steps"}
 
 
 def default_reviews() -> Path:
@@ -241,7 +243,7 @@ def main(argv=None) -> int:
         f"batch {settings.batch_size}, best of {args.repeats}"
     )
     print(
-        "  engine = train.fit + test evaluate, all S seeds at once; loop = "
+        f"  engine = train.fit + test evaluate, {ENGINE[device.type == 'cuda']}; loop = "
         "reference.reference_train, one seed at a time, on the first "
         f"{args.loop_seeds} seeds; per seed-epoch = seconds / (seeds x epochs), so the loop "
         f"for all {args.seeds} seeds is extrapolated as {args.seeds} x its s/seed-epoch"

@@ -9,8 +9,11 @@ embed-reviews:  reviews.json -> load_reviews (filter, clean, tokens, labels; dat
                 sha256 sidecar, and the data's counts (the study page's 388 / 382 / 62,417 / ...).
 train-reviews:  one (layout, model), all its seeds: sequences (padded / cut to seq_len) ->
                 the fixed split in the layout -> reference-identical init per seed ->
-                seed-batched training and test metrics (train.py), in chunks of seed_chunk
-                seeds -> one .npz per seed (the contract of reviews/aggregate.py).
+                training and test metrics (train.py: seed-batched on CUDA, seed by seed on
+                the CPU), in chunks of seed_chunk seeds -> one .npz per seed (the contract of
+                reviews/aggregate.py). --device-record: what the job ran on, and (written
+                again at the end) the seconds its training and testing took and its work
+                (reviews/cost.py), for the cost planner; a log, not a result.
 
 A training job runs on CUDA when it was given a GPU (gpus >= 1) and one is visible, else on
 the CPU, with a fixed torch thread count: the same job on the same machine writes the same
@@ -32,7 +35,7 @@ from rnnmem.core.io import save_arrays, write_json
 from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import add_settings_argument, from_settings
 from rnnmem.long_memory.fetch import DataFileError
-from rnnmem.long_memory.reviews import data, embed
+from rnnmem.long_memory.reviews import cost, data, embed
 from rnnmem.long_memory.reviews.params import MODELS
 from rnnmem.long_memory.reviews.train import ReviewTrainSettings, train_reviews
 
@@ -111,8 +114,11 @@ def majority(splits: dict) -> tuple[int, float]:
     return cls, float(np.mean(splits["test"].y == cls))
 
 
-def run_job(job: ReviewJob, reviews_path, embeddings_path, gpus: int = 0, log=print) -> list:
-    """Train and test every seed of `job`: a list of train.SeedResult, in seed order.
+def run_job(
+    job: ReviewJob, reviews_path, embeddings_path, gpus: int = 0, log=print
+) -> tuple[list, float]:
+    """Train and test every seed of `job`: (a list of train.SeedResult in seed order, the
+    seconds the training and testing took, all chunks; the data's preparation not counted).
 
     gpus: what the job was given (CUDA when >= 1 and visible, else the CPU).
     """
@@ -140,7 +146,7 @@ def run_job(job: ReviewJob, reviews_path, embeddings_path, gpus: int = 0, log=pr
         "embedding_sha256": embed.sha256_file(embeddings_path),
         "tier": job.tier,
     }
-    results = []
+    results, seconds = [], 0.0
     for start in range(0, len(job.seeds), job.seed_chunk):
         chunk = job.seeds[start : start + job.seed_chunk]
         began = time.perf_counter()
@@ -156,13 +162,15 @@ def run_job(job: ReviewJob, reviews_path, embeddings_path, gpus: int = 0, log=pr
             gpus=1 if device.type == "cuda" else 0,
             extra_meta=extra,
         )
+        took = time.perf_counter() - began
+        seconds += took
         accuracy = [r.meta["test"]["accuracy"] for r in results[-len(chunk) :]]
         log(
             f"{job.model} ({job.layout}) seeds {chunk[0]}..{chunk[-1]}: "
-            f"{settings.epochs} epochs in {time.perf_counter() - began:.1f} s, "
+            f"{settings.epochs} epochs in {took:.1f} s, "
             f"mean test accuracy {np.mean(accuracy):.3f}"
         )
-    return results
+    return results, seconds
 
 
 def train_main(argv=None) -> int:
@@ -177,11 +185,12 @@ def train_main(argv=None) -> int:
     job = from_settings(ReviewJob, args.settings)
     if len(args.out) != len(job.seeds):
         parser.error(f"{len(args.out)} output files for {len(job.seeds)} seeds")
-    if args.device_record:
+    if args.device_record:  # written now, so that a failed job has one too
         configure_torch(job.threads)
-        write_json(args.device_record, device_record(select_device(args.gpus), args.gpus))
+        ran_on = device_record(select_device(args.gpus), args.gpus)
+        write_json(args.device_record, ran_on)
     try:
-        results = run_job(
+        results, seconds = run_job(
             job, args.reviews, args.embeddings, args.gpus, log=lambda m: print(m, file=sys.stderr)
         )
     except DataFileError as err:  # a bad data file: one line naming it and the fix
@@ -189,4 +198,10 @@ def train_main(argv=None) -> int:
     record = provenance(config=asdict(job))
     for path, result in zip(args.out, results, strict=True):
         save_arrays(path, result.arrays, {**result.meta, "provenance": record})
+    if args.device_record:
+        work = cost.review_work(asdict(job), results[0].meta["p"])
+        write_json(
+            args.device_record,
+            {**ran_on, "seconds": round(seconds, 3), "work": work, "work_unit": cost.WORK_UNIT},
+        )
     return 0

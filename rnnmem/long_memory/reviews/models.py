@@ -4,6 +4,8 @@ All S seeds run as one computation: parameters are stacked [S, ...] (params.py),
 [S, B, H], and every product is a batched matrix product over the seed axis (torch.bmm /
 baddbmm). The inputs x [T, B, p] (time-major, layout applied) are shared by all seeds. Plain
 torch autograd gives the gradients; the objective sum_s L_s gives every seed its own gradient.
+train.py runs this engine on CUDA; on the CPU it runs packed.py, the same equations seed by
+seed (the equations below are the reference for both).
 
 Layer-major: each layer runs over all T steps before the next one, so each layer's input part
 is one product before its time loop. Whole sequences are kept seed-major, [S, T, B, .], so a

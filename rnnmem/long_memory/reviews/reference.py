@@ -6,8 +6,8 @@ loop over the time steps with both layers advanced at each step, the filter coef
 scalar recurrence pi_j = pi_{j-1} (j - 1 - d) / j, the input window and the cell history as
 Python lists, every step over all T inputs (no truncation at max(idx)), and training with
 torch.optim.Adam(weight_decay=...) on the module's parameters. It shares no code with
-models.py or train.py beyond the metrics, so the tests compare two independent
-implementations. Slow: for tests and the timing comparison only.
+models.py, packed.py, recurrences.py or train.py beyond the metrics, so the tests compare
+independent implementations. Slow: for tests and the timing comparison only.
 """
 
 from __future__ import annotations

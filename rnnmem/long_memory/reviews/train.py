@@ -1,11 +1,14 @@
-"""Seed-batched training and evaluation of a review model (long-memory.md §11.3, 12.3).
+"""Training and evaluation of a review model (long-memory.md §11.3, 12.3).
 
-All S seeds train together on stacked parameters theta [S, ...] (params.py, models.py); every
-seed sees the same mini-batches. For epoch e = 0 .. epochs-1:
+The S seeds' parameters are stacked, theta [S, ...] (params.py); every seed sees the same
+mini-batches. On CUDA all seeds train together, as one computation (models.py); on the CPU
+each seed trains alone, one after the other, on packed steps (packed.py): there a seed's
+products are small, and batching the seeds bought nothing but memory traffic (the reviews
+bench, docs/performance.md). Either way, for epoch e = 0 .. epochs-1:
 
     for each mini-batch k (columns [k*b, (k+1)*b) of the training split, in the fixed order,
     no shuffling: 64, 64, 64, 64, 26 at b = 64):
-        L_s = mean NLL of seed s on the batch                 (models.losses)        [S]
+        L_s = mean NLL of seed s on the batch          (models.losses, packed.losses) [S]
         theta <- Adam(theta, grad of sum_s L_s)                  each seed its own gradient
     V_s(e) = mean NLL on the validation split, one batch, at the post-epoch parameters
     if V_s(e) < best_s (strict, in the parameters' dtype; +inf at the start):
@@ -32,7 +35,7 @@ import numpy as np
 import torch
 
 from rnnmem.core.device import device_label, select_device
-from rnnmem.long_memory.reviews import models
+from rnnmem.long_memory.reviews import models, packed
 from rnnmem.long_memory.reviews.metrics import classification_metrics, predictions
 from rnnmem.long_memory.reviews.params import (
     init_params,
@@ -132,6 +135,12 @@ class FitResult:
     params: dict[str, torch.Tensor]  # the parameters after the last epoch [S, ...]
 
 
+def engine_for(device: torch.device | str):
+    """The forward pass for a device: seed-batched on CUDA (models.py), seed by seed on packed
+    steps elsewhere (packed.py). Both modules have forward and losses, of the same signatures."""
+    return models if torch.device(device).type == "cuda" else packed
+
+
 def fit(
     model: str,
     params0: dict[str, torch.Tensor],
@@ -141,7 +150,32 @@ def fit(
     settings: ReviewTrainSettings,
     device: torch.device,
 ) -> FitResult:
-    """Train all seeds of params0 (name -> [S, ...]) for settings.epochs epochs."""
+    """Train all seeds of params0 (name -> [S, ...]) for settings.epochs epochs.
+
+    On CUDA all seeds train as one computation; on the CPU each seed trains alone (S = 1
+    shapes all through, Adam included): there batching buys nothing (packed.py).
+    """
+    S = next(iter(params0.values())).shape[0]
+    if engine_for(device) is models or S == 1:
+        return _fit(model, params0, splits, K=K, settings=settings, device=device)
+    parts = [
+        _fit(model, {n: t[s : s + 1] for n, t in params0.items()}, splits, K=K,
+             settings=settings, device=device)
+        for s in range(S)
+    ]  # fmt: skip
+    return FitResult(
+        batch_loss=np.concatenate([r.batch_loss for r in parts]),
+        val_loss=np.concatenate([r.val_loss for r in parts]),
+        best_epoch=np.concatenate([r.best_epoch for r in parts]),
+        best_val=np.concatenate([r.best_val for r in parts]),
+        snapshot={n: torch.cat([r.snapshot[n] for r in parts]) for n in params0},
+        params={n: torch.cat([r.params[n] for r in parts]) for n in params0},
+    )
+
+
+def _fit(model, params0, splits, *, K, settings, device) -> FitResult:
+    """fit, all seeds of params0 as one computation."""
+    forward = engine_for(device)
     dtype = settings.torch_dtype
     unused = set(unused_params(model))
     P = {}
@@ -170,12 +204,12 @@ def fit(
     for epoch in range(E):
         for k, batch in enumerate(train):
             opt.zero_grad(set_to_none=True)
-            L = models.losses(model, P, batch.x, batch.idx, batch.y, K)
+            L = forward.losses(model, P, batch.x, batch.idx, batch.y, K)
             L.sum().backward()
             opt.step()
             batch_loss[:, epoch, k] = L.detach()
         with torch.no_grad():
-            V = models.losses(model, P, val.x, val.idx, val.y, K)
+            V = forward.losses(model, P, val.x, val.idx, val.y, K)
             val_loss[:, epoch] = V
             best_val, best_epoch, snapshot = select(V, epoch, P, best_val, best_epoch, snapshot)
     return FitResult(
@@ -192,7 +226,8 @@ def fit(
 def evaluate(model: str, params: dict, split, *, K: int, dtype, device) -> np.ndarray:
     """Log-probabilities [S, M, C] (float64 copies) of a whole split, as one batch."""
     batch = make_batch(split, 0, len(split), dtype, device)
-    return models.forward(model, params, batch.x, batch.idx, K).double().cpu().numpy()
+    logp = engine_for(device).forward(model, params, batch.x, batch.idx, K)
+    return logp.double().cpu().numpy()
 
 
 @dataclass

@@ -98,3 +98,35 @@ def test_schema_defaults_are_the_specs_values():
         "lr": 0.001, "weight_decay": 5e-4, "betas": [0.9, 0.999], "eps": 1e-8,
         "batch_size": 64, "epochs": 100, "dtype": "float32",
     }  # fmt: skip
+
+
+def test_train_main_device_record_has_seconds_and_work(reviews_json, w2v_runs, tmp_path):
+    from rnnmem.long_memory.reviews import cost
+
+    settings = job_settings(seeds=[3], training={**job_settings()["training"], "epochs": 2})
+    args = ["--reviews", str(reviews_json), "--embeddings", str(w2v_runs[0] / "emb.npz")]
+    args += ["--device-record", str(tmp_path / "device.json"), "--out", str(tmp_path / "s.npz")]
+    assert jobs.train_main(["--settings", json.dumps(settings), *args]) == 0
+    record = json.loads((tmp_path / "device.json").read_text())
+    assert record["device"] == "cpu" and record["torch_threads"] == 1
+    assert isinstance(record["seconds"], float) and record["seconds"] > 0
+    assert record["work_unit"] == cost.WORK_UNIT == "madd"
+    # one seed, 2 epochs x (3 x 282 + 50) reviews + 50 test reviews, 8 steps each, at p = 16
+    # (the word2vec size), H = 4, K = 3: MRNNF 2 H (p + H) + 2 H^2 + K p + the LSTM 8 H^2
+    step = 2 * 4 * 20 + 2 * 16 + 3 * 16 + 8 * 16
+    assert record["work"] == float((2 * (3 * 282 + 50) + 50) * 8 * step)
+
+
+def test_review_work_scales_with_seeds_epochs_and_steps():
+    from rnnmem.long_memory.reviews import cost
+
+    base = job_settings(model="lstm", hidden=128, seq_len=150, seeds=[0])
+    work = cost.review_work(base, 16)
+    assert cost.review_step_madds("lstm", 16, 128, 50) == 4 * 128 * 144 + 8 * 128 * 128
+    assert work == float((3 * 282 + 50 + 50) * 150 * cost.review_step_madds("lstm", 16, 128, 50))
+    assert cost.review_work({**base, "seeds": [0, 1, 2]}, 16) == 3 * work
+    assert cost.review_work({**base, "seq_len": 75}, 16) == work / 2
+    more = {**base, "training": {**base["training"], "epochs": 3}}
+    assert cost.review_work(more, 16) == float((3 * (3 * 282 + 50) + 50) * 150 * 204_800)
+    with pytest.raises(ValueError, match="gru"):
+        cost.review_step_madds("gru", 16, 128, 50)
