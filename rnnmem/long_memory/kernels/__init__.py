@@ -5,33 +5,21 @@ docstring; shapes: params [S, ...], x and y [T, 1]).
 
 Modules import lazily, so a job compiles (or loads from numba's cache) only its own model.
 
-numba's on-disk cache checks only the source file of each cached function, not the helpers
-it inlines from other files (common_*.py, filters.py): an edit there would run stale machine
-code. So the cache lives in a folder named by the hash of every source file of this package
-(under $RNNMEM_NUMBA_CACHE, default ~/.cache/rnnmem/numba): any edit gets a fresh cache.
+numba's cache lives in a folder named by the hash of this package's source files
+(rnnmem/core/numba_cache.py says why).
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import os
-from pathlib import Path
 from typing import NamedTuple
 
 import numba
 
-
-def _cache_dir() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    root = os.environ.get("RNNMEM_NUMBA_CACHE") or Path.home() / ".cache" / "rnnmem" / "numba"
-    return str(Path(root) / digest.hexdigest()[:16])
-
+from rnnmem.core.numba_cache import package_cache_dir
 
 # Before any kernel module is imported: each dispatcher finds its cache folder when decorated.
-numba.config.CACHE_DIR = _cache_dir()
+numba.config.CACHE_DIR = package_cache_dir(__file__)
 
 
 class Kernel(NamedTuple):

@@ -27,34 +27,21 @@ every array of a step keeps the sequence axis B last, (rows, B), so that the inn
 are elementwise over one model's sequences (common.py says why that keeps a model's bits
 independent of its companions).
 
-numba's on-disk cache checks only the source file of each cached function, not the helpers
-it inlines from the other files here: an edit there would run stale machine code. So the
-cache lives in a folder named by the hash of every source file of this package (under
-$RNNMEM_NUMBA_CACHE, default ~/.cache/rnnmem/numba): any edit gets a fresh cache.
+numba's cache lives in a folder named by the hash of this package's source files
+(rnnmem/core/numba_cache.py says why).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
 import numba
 
-
-def _cache_dir() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    root = os.environ.get("RNNMEM_NUMBA_CACHE") or Path.home() / ".cache" / "rnnmem" / "numba"
-    return str(Path(root) / digest.hexdigest()[:16])
-
+from rnnmem.core.numba_cache import package_cache_dir
 
 # Import the kernel modules with numba's cache folder set to this package's (each function
 # finds its folder when decorated), then restore it for other packages. A plain import, so
 # that the rules' code versions (rnnmem.core.codehash) see these modules.
 _previous_cache_dir = numba.config.CACHE_DIR
-numba.config.CACHE_DIR = _cache_dir()
+numba.config.CACHE_DIR = package_cache_dir(__file__)
 try:
     from . import interface as _interface
 finally:
