@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from rnnmem.core.device import device_record
 from rnnmem.core.io import load_arrays, save_arrays, write_json
 from rnnmem.core.provenance import provenance
 from rnnmem.core.settings import add_settings_argument, from_settings, settings_json
@@ -185,7 +187,7 @@ def job_log_record(job: JobSettings, records: list, seconds: float) -> dict:
     the seeds ran."""
     epochs = [int(meta["epochs_run"]) for _, meta in records]
     return {
-        "device": "cpu",  # the fused numba kernels
+        **device_record(torch.device("cpu"), 0),  # the kernels run on the CPU; common fields
         "seconds": round(seconds, 3),
         "work": cost.train_work(asdict(job)),
         "work_unit": cost.WORK_UNIT,

@@ -128,3 +128,5 @@ def test_job_log_record_holds_its_seconds_and_planned_work(tmp_path, series):
     assert logged["work"] == cost.train_work(settings.__dict__) == 3 * 5 * 4400 * (10 + 40)
     assert 1 <= logged["epochs_run"]["min"] <= logged["epochs_run"]["max"] <= 5
     assert logged["epochs_run"]["max_epochs"] == 5
+    # the fields of every job's device record (core/device.py), so that logs read alike
+    assert logged["device"] == "cpu" and logged["gpus_requested"] == 0
